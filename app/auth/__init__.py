@@ -1,0 +1,1 @@
+"""Staff users, personal API tokens and scanner devices."""

@@ -1,0 +1,92 @@
+"""User, ApiToken and Device."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import created_at, db, intpk, name200
+from app.offices.models import Office, Station
+
+
+class Role(enum.Enum):
+    RECEPTION = "reception"
+    SPECIALIST = "specialist"
+    LEADER = "leader"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset(Role)
+
+device_station = sa.Table(
+    "device_station",
+    db.metadata,
+    sa.Column("device_id", sa.ForeignKey("device.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("station_id", sa.ForeignKey("station.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[name200]
+    role: Mapped[Role]
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    # Supervisors and admins may see every office of their province.
+    province_scope: Mapped[bool] = mapped_column(default=False)
+    badge: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[Optional[str]] = mapped_column(sa.String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    office: Mapped[Office] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.name}>"
+
+
+class ApiToken(db.Model):
+    """A personal bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[Optional[dt.datetime]]
+    last_used_at: Mapped[Optional[dt.datetime]]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} of user {self.user_id}>"
+
+
+class Device(db.Model):
+    """A scanner agent, bound to the stations it may scan at."""
+
+    __tablename__ = "device"
+
+    id: Mapped[intpk]
+    name: Mapped[name200]
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[Optional[dt.datetime]]
+    last_seen_at: Mapped[Optional[dt.datetime]]
+
+    office: Mapped[Office] = relationship()
+    stations: Mapped[list[Station]] = relationship(secondary=device_station,
+                                                   order_by="Station.id")
+
+    def __repr__(self) -> str:
+        return f"<Device {self.id} {self.name}>"

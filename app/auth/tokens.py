@@ -1,0 +1,143 @@
+"""Bearer-token authentication and the caller's scope for /api/v1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import g, request
+
+from app.auth.models import ApiToken, Device, Role, User
+from app.db import db, utcnow
+from app.errors import Forbidden, Unauthorized
+from app.offices.models import Office, Station
+
+DEVICE_PREFIX = "trk_dev_"
+USER_PREFIX = "trk_usr_"
+# Writing last_seen on every scan would add a row lock per request; once a minute is enough.
+_TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_token(prefix: str) -> tuple[str, str]:
+    """A fresh bearer token and the hash to store; the token itself is shown once."""
+    token = prefix + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Principal:
+    """Who is calling: a staff user or a scanner device, and what they may see."""
+
+    user: User | None = None
+    device: Device | None = None
+
+    @property
+    def office(self) -> Office:
+        owner = self.user or self.device
+        assert owner is not None
+        return owner.office
+
+    @property
+    def role(self) -> Role | None:
+        return self.user.role if self.user else None
+
+    @functools.cached_property
+    def office_ids(self) -> frozenset[int]:
+        """Offices whose dossiers the caller may read."""
+        office = self.office
+        wide = self.device is not None or (
+            self.user is not None and self.user.province_scope
+            and self.user.role in (Role.SUPERVISOR, Role.ADMIN))
+        if not wide:
+            return frozenset({office.id})
+        ids = db.session.scalars(sa.select(Office.id).where(Office.province == office.province))
+        return frozenset(ids)
+
+    def scan_stations(self) -> list[Station]:
+        """Stations this caller may scan at."""
+        if self.device is not None:
+            return [s for s in self.device.stations if s.active]
+        stmt = (sa.select(Station).where(Station.office_id.in_(self.office_ids),
+                                         Station.active.is_(True)).order_by(Station.id))
+        return list(db.session.scalars(stmt))
+
+    def actor_label(self) -> str:
+        if self.user is not None:
+            return self.user.username
+        assert self.device is not None
+        return f"device:{self.device.id}"
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        msg = "Send 'Authorization: Bearer <token>'."
+        raise Unauthorized(msg, code="missing_token")
+    return token.strip()
+
+
+def authenticate(token: str) -> Principal:
+    """Resolve a bearer token to its user or device.
+
+    :raises Unauthorized: unknown, revoked or inactive tokens.
+    """
+    digest = hash_token(token)
+    now = utcnow()
+    if token.startswith(DEVICE_PREFIX):
+        device = db.session.scalar(sa.select(Device).where(Device.token_hash == digest))
+        if device is None:
+            raise Unauthorized("This device token is not known.", code="invalid_token")
+        if device.revoked_at is not None:
+            raise Unauthorized("This device token was revoked.", code="revoked_token")
+        if device.last_seen_at is None or now - device.last_seen_at > _TOUCH_INTERVAL:
+            device.last_seen_at = now
+        return Principal(device=device)
+    api_token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if api_token is None:
+        raise Unauthorized("This API token is not known.", code="invalid_token")
+    if api_token.revoked_at is not None:
+        raise Unauthorized("This API token was revoked.", code="revoked_token")
+    if not api_token.user.active:
+        raise Unauthorized("This user account is disabled.", code="inactive_user")
+    if api_token.last_used_at is None or now - api_token.last_used_at > _TOUCH_INTERVAL:
+        api_token.last_used_at = now
+    return Principal(user=api_token.user)
+
+
+def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Callable[[F], F]:
+    """Protect an API view: a valid token, a device only where ``devices``, a user in ``roles``."""
+    allowed = frozenset(roles) if roles is not None else frozenset(Role)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate(_bearer())
+            if principal.device is not None and not devices:
+                raise Forbidden("Scanner devices may not call this endpoint.")
+            if principal.user is not None and principal.user.role not in allowed:
+                names = ", ".join(sorted(r.value for r in allowed))
+                raise Forbidden(f"This needs one of the roles: {names}.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_principal() -> Principal:
+    return g.principal  # type: ignore[no-any-return]

@@ -1,0 +1,427 @@
+"""The ``tracker`` command: the Flask CLI plus admin commands (thin wrappers over operations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.db import db
+from app.errors import DomainError
+
+
+def _create_app() -> Flask:
+    from app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main() -> None:
+    """Dossier tracker server: run it, migrate its database, manage offices and devices."""
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_group, demo, office_group, station_group, device_group, user_group,
+                  procedure_group, calendar_group):
+        app.cli.add_command(group)
+
+
+def _fail_on_domain_error(func: Any) -> Any:
+    """Turn a domain refusal into a clean CLI error (exit 2) instead of a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.UsageError(exc.message) from exc
+        except ValueError as exc:
+            db.session.rollback()
+            raise click.UsageError(str(exc)) from exc
+
+    return wrapper
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+def migrations_dir() -> Path:
+    return Path(os.environ.get("TRACKER_MIGRATIONS_DIR",
+                               Path(__file__).resolve().parent.parent / "migrations"))
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config
+
+    directory = migrations_dir()
+    config = Config(str(directory / "alembic.ini"))
+    config.set_main_option("script_location", str(directory))
+    config.attributes["sqlalchemy_url"] = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    return config
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database schema (creates it on an empty database)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (``base`` empties it)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(), revision)
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    from alembic import command
+
+    command.current(alembic_config())
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the logins and tokens as JSON.")
+@with_appcontext
+@_fail_on_domain_error
+def demo(as_json: bool) -> None:
+    """Seed a demo office with stations, procedures, staff of every role and a scanner."""
+    from app.demo import seed_demo
+
+    result = seed_demo()
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Demo office {result['office']['code']} — {result['office']['name']}")
+    click.echo("Stations: " + ", ".join(s["code"] for s in result["stations"]))
+    click.echo("\nScanner device token (shown once; give it to scanner-agent):")
+    for device in result["devices"]:
+        click.echo(f"  {device['name']} @ {device['station']}: {device['token']}")
+    click.echo("\nStaff (username / password / API token):")
+    for user in result["users"]:
+        click.echo(f"  {user['role']:<11} {user['username']:<10} {user['password']:<14} "
+                   f"{user['token']}")
+    click.echo("\nSample dossiers:")
+    for dossier in result["dossiers"]:
+        click.echo(f"  {dossier['code']}  tracking {dossier['tracking_number']}  "
+                   f"{dossier['lookup_url']}")
+
+
+# --- offices and stations ---------------------------------------------------------------------
+
+@click.group("office")
+def office_group() -> None:
+    """One-stop centres and agencies."""
+
+
+@office_group.command("add")
+@click.option("--code", required=True, help="Agency code (QCVN 102), e.g. 000.00.19.H12")
+@click.option("--name", required=True)
+@click.option("--province", required=True, help="Province key shared by its offices, e.g. H12")
+@click.option("--place", default="", help="Place name printed on forms")
+@click.option("--hours", default="07:00-11:30,13:30-17:00", show_default=True)
+@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True)
+@click.option("--code-pattern", default="{agency}-{yymmdd}-{serial:04d}", show_default=True)
+@with_appcontext
+@_fail_on_domain_error
+def office_add(code: str, name: str, province: str, place: str, hours: str, timezone: str,
+               code_pattern: str) -> None:
+    """Add an office."""
+    from app.offices.operations import create_office
+
+    office = create_office(code, name, province=province, place=place, timezone=timezone,
+                           office_hours=hours, code_pattern=code_pattern)
+    db.session.commit()
+    click.echo(f"office {office.code} added")
+
+
+@office_group.command("list")
+@with_appcontext
+def office_list() -> None:
+    """List offices."""
+    from app.offices.models import Office
+
+    for office in db.session.scalars(sa.select(Office).order_by(Office.code)):
+        click.echo(f"{office.code:<24} {office.province:<8} {office.office_hours:<26} "
+                   f"{office.name}")
+
+
+@click.group("station")
+def station_group() -> None:
+    """Scan points."""
+
+
+@station_group.command("add")
+@click.option("--office", "office_code", required=True, help="Agency code of the office")
+@click.option("--code", required=True, help="Station code, unique, e.g. H12-DESK")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(
+    ["reception", "department", "leader", "return", "archive", "agency"], case_sensitive=False))
+@with_appcontext
+@_fail_on_domain_error
+def station_add(office_code: str, code: str, name: str, kind: str) -> None:
+    """Add a scan point to an office."""
+    from app.offices.models import StationKind
+    from app.offices.operations import add_station, get_office
+
+    station = add_station(get_office(office_code), code, name, StationKind[kind.upper()])
+    db.session.commit()
+    click.echo(f"station {station.code} added")
+
+
+@station_group.command("list")
+@click.option("--office", "office_code", default=None)
+@with_appcontext
+def station_list(office_code: str | None) -> None:
+    """List scan points."""
+    from app.offices.models import Office, Station
+
+    stmt = sa.select(Station).join(Office).order_by(Office.code, Station.id)
+    if office_code:
+        stmt = stmt.where(Office.code == office_code)
+    for s in db.session.scalars(stmt):
+        state = "" if s.active else " (inactive)"
+        click.echo(f"{s.code:<20} {s.kind.name.lower():<11} {s.office.code:<24} {s.name}{state}")
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+@click.group("device")
+def device_group() -> None:
+    """Scanner agents and their tokens."""
+
+
+@device_group.command("add")
+@click.option("--station", "stations", required=True, multiple=True,
+              help="Station code the device scans at (repeat for several; first = default)")
+@click.option("--name", default=None, help="A name people recognise, e.g. 'Quầy 1 PC'")
+@with_appcontext
+@_fail_on_domain_error
+def device_add(stations: tuple[str, ...], name: str | None) -> None:
+    """Register a scanner device and print its token (shown only this once)."""
+    from app.auth.operations import create_device
+    from app.offices.operations import get_station
+
+    bound = [get_station(code) for code in stations]
+    device, token = create_device(name or f"scanner at {bound[0].code}", bound)
+    db.session.commit()
+    click.echo(f"device {device.id} ({device.name}) bound to {', '.join(stations)}")
+    click.echo(f"token: {token}")
+
+
+@device_group.command("revoke")
+@click.argument("device_id", type=int)
+@with_appcontext
+@_fail_on_domain_error
+def device_revoke(device_id: int) -> None:
+    """Revoke a device's token: its scans are refused from now on."""
+    from app.auth.operations import revoke_device
+
+    revoke_device(device_id)
+    db.session.commit()
+    click.echo(f"device {device_id} revoked")
+
+
+@device_group.command("list")
+@with_appcontext
+def device_list() -> None:
+    """List devices with their stations and last contact."""
+    from app.auth.models import Device
+
+    for d in db.session.scalars(sa.select(Device).order_by(Device.id)):
+        seen = d.last_seen_at.isoformat(timespec="seconds") if d.last_seen_at else "never"
+        state = "revoked" if d.revoked_at else "active"
+        click.echo(f"{d.id:>4} {state:<8} {seen:<26} {','.join(s.code for s in d.stations):<30}"
+                   f" {d.name}")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+@click.group("user")
+def user_group() -> None:
+    """Staff accounts and personal API tokens."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True)
+@click.option("--role", required=True, type=click.Choice(
+    ["reception", "specialist", "leader", "supervisor", "admin"], case_sensitive=False))
+@click.option("--office", "office_code", required=True)
+@click.option("--badge", default=None, help="Badge code scanned as the actor")
+@click.option("--province-scope", is_flag=True, help="Supervisor/admin sees the whole province")
+@click.option("--password", default=None, help="Login password (prompted if omitted)")
+@with_appcontext
+@_fail_on_domain_error
+def user_add(username: str, full_name: str, role: str, office_code: str, badge: str | None,
+             province_scope: bool, password: str | None) -> None:
+    """Add a staff user."""
+    from app.auth.models import Role
+    from app.auth.operations import create_user
+    from app.offices.operations import get_office
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = create_user(username, full_name, Role[role.upper()], get_office(office_code),
+                       password=password, badge=badge, province_scope=province_scope)
+    db.session.commit()
+    click.echo(f"user {user.username} added")
+
+
+@user_group.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="What the token is for")
+@with_appcontext
+@_fail_on_domain_error
+def user_token(username: str, name: str) -> None:
+    """Issue a personal API token (shown only this once)."""
+    from app.auth.operations import get_user, issue_token
+
+    token = issue_token(get_user(username), name)
+    db.session.commit()
+    click.echo(token)
+
+
+@user_group.command("list")
+@with_appcontext
+def user_list() -> None:
+    """List staff users."""
+    from app.auth.models import User
+
+    for u in db.session.scalars(sa.select(User).order_by(User.username)):
+        scope = "province" if u.province_scope else "office"
+        click.echo(f"{u.username:<16} {u.role.value:<11} {u.office.code:<24} {scope:<8} "
+                   f"{u.full_name}")
+
+
+# --- procedures -------------------------------------------------------------------------------
+
+@click.group("procedure")
+def procedure_group() -> None:
+    """Procedures (TTHC) and their internal step plans."""
+
+
+@procedure_group.command("add")
+@click.option("--code", required=True, help="Catalogue code, e.g. 1.001193")
+@click.option("--name", required=True)
+@click.option("--short-name", default="")
+@click.option("--field", "field_name", default="")
+@click.option("--duration", required=True, help='Legal duration, e.g. "15 working days"')
+@click.option("--step", "steps", multiple=True, required=True,
+              help="NAME=STATION_OR_KIND:HOURS, in order, e.g. 'Thụ lý=DEPARTMENT:84'")
+@with_appcontext
+@_fail_on_domain_error
+def procedure_add(code: str, name: str, short_name: str, field_name: str, duration: str,
+                  steps: tuple[str, ...]) -> None:
+    """Add a procedure, or a new version of an existing one."""
+    from app.procedures.operations import create_procedure, parse_step
+
+    version = create_procedure(code, name, duration, [parse_step(s) for s in steps],
+                               short_name=short_name, field=field_name)
+    db.session.commit()
+    click.echo(f"procedure {code} version {version.version} saved")
+
+
+@procedure_group.command("list")
+@with_appcontext
+def procedure_list() -> None:
+    """List procedures with their current version."""
+    from app.procedures.models import Procedure
+
+    for p in db.session.scalars(sa.select(Procedure).order_by(Procedure.code)):
+        v = p.current_version
+        click.echo(f"{p.code:<12} v{v.version:<3} {v.duration_text:<22} {p.name}")
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """Working calendar: holidays, days off and make-up working days."""
+
+
+def _calendar(office_code: str | None) -> Any:
+    from app.offices.models import Office
+    from app.offices.operations import calendar_for, get_office
+
+    if office_code:
+        return calendar_for(get_office(office_code))
+    office = db.session.scalar(sa.select(Office).order_by(Office.id).limit(1))
+    if office is not None:
+        return calendar_for(office)
+    from app.worktime import WorkCalendar
+
+    return WorkCalendar()
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int)
+@click.option("--office", "office_code", default=None)
+@with_appcontext
+@_fail_on_domain_error
+def calendar_show(year: int, office_code: str | None) -> None:
+    """Every day of YEAR that differs from an ordinary working week."""
+    for day, name, kind in _calendar(office_code).holidays_in(year):
+        click.echo(f"{day.isoformat()} {day.strftime('%a')}  {kind:<12} {name}")
+
+
+@calendar_group.command("due")
+@click.option("--from", "start", required=True, help="Received instant, ISO 8601 with offset")
+@click.option("--duration", required=True, help='e.g. "15 working days", "4 working hours"')
+@click.option("--office", "office_code", default=None)
+@with_appcontext
+@_fail_on_domain_error
+def calendar_due(start: str, duration: str, office_code: str | None) -> None:
+    """Print the due instant for a dossier received at --from."""
+    from app.worktime import parse_duration
+
+    received = dt.datetime.fromisoformat(start)
+    amount, unit = parse_duration(duration)
+    calendar = _calendar(office_code)
+    click.echo(calendar.due_at(received, amount, unit).isoformat())
+
+
+@calendar_group.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["day-off", "working-day"]))
+@click.option("--office", "office_code", default=None, help="Only this office (default: all)")
+@click.option("--note", default="")
+@with_appcontext
+@_fail_on_domain_error
+def calendar_set(day: dt.datetime, kind: str, office_code: str | None, note: str) -> None:
+    """Declare DAY an extra day off or a make-up working day."""
+    from app.offices.models import OverrideKind
+    from app.offices.operations import get_office, set_calendar_override
+
+    office = get_office(office_code) if office_code else None
+    override_kind = OverrideKind.DAY_OFF if kind == "day-off" else OverrideKind.WORKING_DAY
+    set_calendar_override(office, day.date(), override_kind, note)
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()} is now a {override_kind.value}")

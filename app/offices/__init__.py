@@ -1,0 +1,1 @@
+"""Offices (one-stop centres and agencies), their scan stations and working calendars."""

@@ -1,0 +1,118 @@
+"""Domain verbs for offices, stations and calendars; they flush, never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+
+import sqlalchemy as sa
+
+from app.db import db
+from app.errors import Conflict, NotFound, ValidationError
+from app.offices.models import CalendarOverride, Office, OverrideKind, Station, StationKind
+from app.worktime import OfficeHours, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+
+def create_office(code: str, name: str, *, province: str, place: str = "",
+                  timezone: str = "Asia/Ho_Chi_Minh",
+                  office_hours: str = "07:00-11:30,13:30-17:00",
+                  code_pattern: str = "{agency}-{yymmdd}-{serial:04d}") -> Office:
+    """Register a one-stop centre or agency.
+
+    :raises ValidationError: bad office hours, time zone or code pattern.
+    :raises Conflict: the agency code exists.
+    """
+    try:
+        OfficeHours.parse(office_hours)
+        WorkCalendar(tz=timezone)
+    except (ValueError, KeyError) as exc:
+        raise ValidationError(f"office settings are invalid: {exc}") from exc
+    from app.tracking.codes import format_official_code
+
+    try:
+        format_official_code(code_pattern, code, dt.date(2026, 1, 1), 1)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    if db.session.scalar(sa.select(Office.id).where(Office.code == code)) is not None:
+        raise Conflict(f"office {code} exists already")
+    office = Office(code=code, name=name, province=province, place=place, timezone=timezone,
+                    office_hours=office_hours, code_pattern=code_pattern)
+    db.session.add(office)
+    db.session.flush()
+    log.info("office %s created", code)
+    return office
+
+
+def get_office(code: str) -> Office:
+    """:raises NotFound: no office has that agency code."""
+    office = db.session.scalar(sa.select(Office).where(Office.code == code))
+    if office is None:
+        raise NotFound(f"no office with code {code}")
+    return office
+
+
+def add_station(office: Office, code: str, name: str, kind: StationKind) -> Station:
+    """Add a scan point to an office.
+
+    :raises Conflict: the station code is taken.
+    """
+    code = code.strip().upper()
+    if not code or len(code) > 32:
+        raise ValidationError("a station code needs 1 to 32 characters")
+    if db.session.scalar(sa.select(Station.id).where(Station.code == code)) is not None:
+        raise Conflict(f"station {code} exists already")
+    station = Station(office=office, code=code, name=name, kind=kind)
+    db.session.add(station)
+    db.session.flush()
+    log.info("station %s added to %s", code, office.code)
+    return station
+
+
+def get_station(code: str) -> Station:
+    station = db.session.scalar(sa.select(Station).where(Station.code == code.strip().upper()))
+    if station is None:
+        raise NotFound(f"no station with code {code}")
+    return station
+
+
+def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKind,
+                          note: str = "") -> CalendarOverride:
+    """Declare an extra day off or a make-up working day (for one office or everywhere)."""
+    office_id = office.id if office else None
+    row = db.session.scalar(sa.select(CalendarOverride).where(
+        CalendarOverride.office_id.is_(None) if office_id is None
+        else CalendarOverride.office_id == office_id,
+        CalendarOverride.day == day))
+    if row is None:
+        row = CalendarOverride(office_id=office_id, day=day, kind=kind, note=note)
+        db.session.add(row)
+    else:
+        row.kind, row.note = kind, note
+    db.session.flush()
+    return row
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(hours: str, tz: str, days_off: tuple[dt.date, ...],
+              working: tuple[dt.date, ...]) -> WorkCalendar:
+    return WorkCalendar(OfficeHours.parse(hours), tz, extra_days_off=days_off,
+                        extra_working_days=working)
+
+
+def calendar_for(office: Office) -> WorkCalendar:
+    """The office's working calendar: public holidays, shipped swaps and admin overrides."""
+    rows = db.session.execute(
+        sa.select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.office_id)
+        .where(sa.or_(CalendarOverride.office_id.is_(None),
+                      CalendarOverride.office_id == office.id))
+        .order_by(CalendarOverride.day)).all()
+    # An office's own override beats the province-wide one for the same day.
+    by_day: dict[dt.date, OverrideKind] = {}
+    for day, kind, office_id in sorted(rows, key=lambda r: r.office_id is not None):
+        by_day[day] = kind
+    days_off = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.DAY_OFF)
+    working = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.WORKING_DAY)
+    return _calendar(office.office_hours, office.timezone, days_off, working)

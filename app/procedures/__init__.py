@@ -1,0 +1,1 @@
+"""Administrative procedures (TTHC), their versions and internal step plans."""

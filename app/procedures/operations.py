@@ -1,0 +1,124 @@
+"""Domain verbs for procedures and their step plans; they flush, never commit."""
+
+from __future__ import annotations
+
+import decimal
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.db import db
+from app.errors import NotFound, ValidationError
+from app.offices.models import Station, StationKind
+from app.procedures.models import Procedure, ProcedureStep, ProcedureVersion
+from app.worktime import HOURS_PER_WORKING_DAY, DurationUnit, parse_duration
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One planned step: a station code or a station kind, and a budget in working hours."""
+
+    name: str
+    budget_hours: decimal.Decimal
+    station: str | None = None
+    kind: StationKind | None = None
+
+
+def parse_step(text: str) -> StepSpec:
+    """Parse ``NAME=STATION_OR_KIND:HOURS`` as the CLI takes it, e.g. ``Thụ lý=DEPARTMENT:84``."""
+    name, _, rest = text.rpartition("=")
+    target, _, hours = rest.partition(":")
+    if not target or not hours:
+        raise ValidationError(f"step {text!r}: write NAME=STATION_OR_KIND:HOURS")
+    try:
+        budget = decimal.Decimal(hours)
+    except decimal.InvalidOperation as exc:
+        raise ValidationError(f"step {text!r}: {hours!r} is not a number of hours") from exc
+    kind = StationKind.__members__.get(target.upper())
+    return StepSpec(name=name or target, budget_hours=budget,
+                    station=None if kind else target, kind=kind)
+
+
+def legal_hours(amount: decimal.Decimal, unit: DurationUnit) -> decimal.Decimal | None:
+    if unit is DurationUnit.WORKING_HOURS:
+        return amount
+    if unit is DurationUnit.WORKING_DAYS:
+        return amount * HOURS_PER_WORKING_DAY
+    return None  # calendar days cannot be compared with working-hour budgets
+
+
+def _build_steps(steps: Sequence[StepSpec], amount: decimal.Decimal,
+                 unit: DurationUnit) -> list[ProcedureStep]:
+    if not steps:
+        raise ValidationError("a step plan needs at least one step")
+    built = []
+    for position, spec in enumerate(steps, start=1):
+        if spec.budget_hours < 0:
+            raise ValidationError(f"step {position} ({spec.name}) has a negative budget")
+        if (spec.station is None) == (spec.kind is None):
+            raise ValidationError(f"step {position} ({spec.name}) needs a station or a kind")
+        station = None
+        if spec.station is not None:
+            station = db.session.scalar(
+                sa.select(Station).where(Station.code == spec.station.upper()))
+            if station is None:
+                raise ValidationError(f"step {position} names unknown station {spec.station}")
+        built.append(ProcedureStep(position=position, name=spec.name, station=station,
+                                   station_kind=spec.kind, budget_hours=spec.budget_hours))
+    total = sum((s.budget_hours for s in built), decimal.Decimal(0))
+    limit = legal_hours(amount, unit)
+    # Provinces' plans do not always add up; one that exceeds the legal time cannot be kept.
+    if limit is not None and total > limit:
+        raise ValidationError(
+            f"the steps add up to {total} working hours, more than the legal {limit}")
+    return built
+
+
+def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSpec], *,
+                     short_name: str = "", field: str = "") -> ProcedureVersion:
+    """Create a procedure with its first version, or add a new version to an existing one.
+
+    :param duration: the legal duration, e.g. ``"15 working days"``.
+    :raises ValidationError: a bad duration or step plan.
+    """
+    try:
+        amount, unit = parse_duration(duration)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    built = _build_steps(steps, amount, unit)
+    procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
+    if procedure is None:
+        procedure = Procedure(code=code, name=name, short_name=short_name or name[:60],
+                              field=field)
+        db.session.add(procedure)
+        number = 1
+    else:
+        procedure.name = name
+        procedure.short_name = short_name or procedure.short_name
+        number = procedure.versions[-1].version + 1 if procedure.versions else 1
+    version = ProcedureVersion(procedure=procedure, version=number, duration_amount=amount,
+                               duration_unit=unit, steps=built)
+    db.session.add(version)
+    db.session.flush()
+    log.info("procedure %s version %s saved", code, number)
+    return version
+
+
+def get_procedure_version(code: str, version: int | None = None) -> ProcedureVersion:
+    """The requested version of a procedure, or its current one.
+
+    :raises NotFound: unknown procedure or version.
+    """
+    procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
+    if procedure is None or not procedure.versions:
+        raise NotFound(f"no procedure with code {code}", code="unknown_procedure")
+    if version is None:
+        return procedure.current_version
+    for candidate in procedure.versions:
+        if candidate.version == version:
+            return candidate
+    raise NotFound(f"procedure {code} has no version {version}", code="unknown_procedure")

@@ -1,0 +1,1 @@
+"""Dossiers, handoff scans and the public lookup: the spine of the tracker."""

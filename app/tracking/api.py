@@ -1,0 +1,224 @@
+"""The /api/v1 JSON endpoints for scans, dossiers, stations and the public lookup (thin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from app.auth.models import Role
+from app.auth.tokens import current_principal, require
+from app.db import commit_with_retry, db, utcnow
+from app.errors import DomainError, NotFound, ValidationError
+from app.extensions import limiter
+from app.offices.operations import calendar_for, get_office
+from app.procedures.models import Procedure
+from app.procedures.operations import get_procedure_version
+from app.tracking import operations as ops
+from app.tracking import queries, schemas
+from app.tracking.models import Dossier
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+INTAKE_ROLES = (Role.RECEPTION, Role.ADMIN)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 saying what is wrong with it."""
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise DomainError("The body must be valid JSON.", code="malformed_json")
+    if not isinstance(body, dict):
+        raise DomainError("The body must be a JSON object.", code="malformed_json")
+    return body
+
+
+@bp.post("/scans")
+@require(devices=True)
+def post_scans() -> ResponseReturnValue:
+    """Record a batch of handoff scans; one result per event."""
+    events = json_body().get("events")
+    limit = current_app.config["MAX_SCAN_BATCH"]
+    if not isinstance(events, list) or not events:
+        raise ValidationError("events must be a non-empty list", code="malformed")
+    if len(events) > limit:
+        raise DomainError(f"at most {limit} events per batch", code="batch_too_large",
+                          status=413)
+    principal = current_principal()
+    results = commit_with_retry(lambda: ops.ingest_scans(principal, events))
+    return jsonify({"results": [r.as_json() for r in results]})
+
+
+def _int_field(body: dict[str, Any], key: str, default: int | None, low: int,
+               high: int) -> int | None:
+    value = body.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValidationError(f"{key} must be a whole number from {low} to {high}",
+                              details={"field": key})
+    return value
+
+
+def _intake_request(body: dict[str, Any]) -> ops.IntakeRequest:
+    principal = current_principal()
+    user = principal.user
+    assert user is not None
+    version = get_procedure_version(schemas.text(body, "procedure", required=True, max_len=32),
+                                    _int_field(body, "procedure_version", None, 1, 10_000))
+    applicant = body.get("applicant")
+    if not isinstance(applicant, dict):
+        raise ValidationError("applicant must be an object with at least a name",
+                              details={"field": "applicant"})
+    docs = body.get("documents", [])
+    if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs) or len(docs) > 100:
+        raise ValidationError("documents must be a list of at most 100 strings",
+                              details={"field": "documents"})
+    competent = user.office
+    if body.get("competent_office") is not None:
+        competent = get_office(schemas.text(body, "competent_office", max_len=32))
+    station = None
+    if body.get("station") is not None:
+        code = schemas.text(body, "station", max_len=32).upper()
+        station = next((s for s in principal.scan_stations() if s.code == code), None)
+        if station is None:
+            raise ValidationError(f"station {code} is not one of your office's stations")
+    code = schemas.text(body, "code", max_len=64).upper() or None
+    received_at = None
+    if body.get("received_at") is not None:
+        raw = schemas.text(body, "received_at", max_len=40)
+        try:
+            received_at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError("received_at must be ISO 8601") from exc
+        if received_at.tzinfo is None:
+            raise ValidationError("received_at needs a UTC offset, e.g. +07:00")
+    if (code is None) != (received_at is None):
+        raise ValidationError("a dossier registered upstream needs both code and received_at")
+    return ops.IntakeRequest(
+        procedure_version=version,
+        applicant=ops.Applicant(
+            name=schemas.text(applicant, "name", required=True, where="applicant."),
+            phone=schemas.text(applicant, "phone", max_len=32, where="applicant."),
+            id_number=schemas.text(applicant, "id_number", max_len=32, where="applicant."),
+            address=schemas.text(applicant, "address", max_len=300, where="applicant."),
+            email=schemas.text(applicant, "email", where="applicant."),
+        ),
+        receiving_office=user.office, competent_office=competent,
+        documents=[d.strip()[:300] for d in docs if d.strip()],
+        copies=_int_field(body, "copies", 1, 1, 100) or 1,
+        return_method=schemas.text(body, "return_method", max_len=100),
+        note=schemas.text(body, "note", max_len=500),
+        station=station, received_by=user, code=code,
+        received_at=received_at.astimezone(dt.UTC) if received_at else None)
+
+
+@bp.post("/dossiers")
+@require(roles=INTAKE_ROLES)
+def create_dossier() -> ResponseReturnValue:
+    """Receive a dossier at the desk, or follow one registered in the one-door system."""
+    body = json_body()
+
+    def work() -> tuple[Dossier, bool, str]:
+        dossier, created = ops.register_dossier(_intake_request(body))
+        return dossier, created, ops.lookup_url(dossier)
+
+    dossier, created, link = commit_with_retry(work)
+    tz = calendar_for(dossier.receiving_office).tz
+    payload = {
+        "created": created,
+        "code": dossier.code,
+        "tracking_number": dossier.tracking_number,
+        "received_at": schemas.iso(dossier.received_at, tz),
+        "due_at": schemas.iso(dossier.due_at, tz),
+        "status": dossier.status.name.lower(),
+        "lookup_url": link,
+        "links": {"self": url_for("api.get_dossier", reference=dossier.code)},
+    }
+    response = jsonify(payload)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = payload["links"]["self"]
+    return response
+
+
+@bp.get("/dossiers/<path:reference>")
+@require(devices=True)
+def get_dossier(reference: str) -> ResponseReturnValue:
+    """A dossier with its current place, due date and control-sheet timeline."""
+    dossier = ops.resolve_dossier(reference, current_principal())
+    calendar = calendar_for(dossier.receiving_office)
+    now = utcnow()
+    verdict = queries.dossier_verdict(dossier, calendar, now,
+                                      current_app.config["APPROACHING_DUE_HOURS"])
+    body = schemas.staff_dossier(dossier, calendar.tz, verdict,
+                                 queries.working_hours_left(dossier, calendar, now),
+                                 queries.timeline(dossier, calendar, now))
+    db.session.commit()  # last-seen stamps
+    return jsonify(body)
+
+
+@bp.get("/stations")
+@require(devices=True)
+def list_stations() -> ResponseReturnValue:
+    """The stations the caller may scan at."""
+    stations = current_principal().scan_stations()
+    db.session.commit()
+    return jsonify({"stations": [schemas.station_json(s) for s in stations]})
+
+
+@bp.get("/procedures")
+@require()
+def list_procedures() -> ResponseReturnValue:
+    """The procedures a desk can receive, with their current legal duration and plan."""
+    procedures = db.session.scalars(sa.select(Procedure).order_by(Procedure.code))
+    body = []
+    for p in procedures:
+        v = p.current_version
+        body.append({"code": p.code, "name": p.name, "short_name": p.short_name,
+                     "field": p.field, "version": v.version,
+                     "legal_duration": v.duration_text,
+                     "steps": [{"position": s.position, "name": s.name,
+                                "station": s.station.code if s.station else None,
+                                "station_kind": s.station_kind.name.lower()
+                                if s.station_kind else None,
+                                "budget_hours": float(s.budget_hours)} for s in v.steps]})
+    db.session.commit()
+    return jsonify({"procedures": body})
+
+
+def _lookup_limit() -> str:
+    return str(current_app.config["LOOKUP_RATE_LIMIT"])
+
+
+@bp.get("/lookup/<path:code>")
+@limiter.limit(_lookup_limit)
+def lookup(code: str) -> ResponseReturnValue:
+    """Public status of a dossier; with the receipt secret (``?t=``) its step timeline too."""
+    not_found = NotFound("No dossier matches this code and secret.")
+    try:
+        dossier = ops.resolve_dossier(code)
+    except NotFound:
+        raise not_found from None
+    secret = request.args.get("t")
+    if secret is not None and not ops.check_lookup_secret(dossier, secret):
+        raise not_found  # a wrong secret answers exactly like an unknown code
+    calendar = calendar_for(dossier.receiving_office)
+    now = utcnow()
+    verdict = queries.dossier_verdict(dossier, calendar, now,
+                                      current_app.config["APPROACHING_DUE_HOURS"])
+    body = schemas.public_dossier(dossier, calendar.tz, verdict)
+    if secret is not None:
+        body["timeline"] = schemas.timeline_json(queries.timeline(dossier, calendar, now),
+                                                 calendar.tz, personal=False)
+    return jsonify(body)
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3 description of this API."""
+    from app.openapi import build_spec
+
+    return jsonify(build_spec(current_app.config["PUBLIC_BASE_URL"]))

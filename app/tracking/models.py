@@ -1,0 +1,184 @@
+"""Dossier, ScanEvent and DailySerial."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from app.auth.models import Device, User
+from app.db import created_at, db, intpk
+from app.offices.models import Office, Station
+from app.procedures.models import ProcedureVersion
+
+
+class DossierStatus(enum.Enum):
+    """National portal status codes (value) with their Vietnamese labels."""
+
+    NEW = 1
+    RECEIVED = 2
+    NOT_ACCEPTED = 3
+    IN_PROGRESS = 4
+    SUPPLEMENT_REQUESTED = 5
+    FINANCIAL_OBLIGATION = 6
+    WITHDRAWN = 7
+    STOPPED = 8
+    PROCESSED = 9
+    RETURNED = 10
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def closed(self) -> bool:
+        return self in CLOSED_STATUSES
+
+
+STATUS_LABELS = {
+    DossierStatus.NEW: "Mới đăng ký",
+    DossierStatus.RECEIVED: "Được tiếp nhận",
+    DossierStatus.NOT_ACCEPTED: "Không được tiếp nhận",
+    DossierStatus.IN_PROGRESS: "Đang xử lý",
+    DossierStatus.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
+    DossierStatus.FINANCIAL_OBLIGATION: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    DossierStatus.WITHDRAWN: "Công dân yêu cầu rút hồ sơ",
+    DossierStatus.STOPPED: "Dừng xử lý",
+    DossierStatus.PROCESSED: "Đã xử lý xong",
+    DossierStatus.RETURNED: "Đã trả kết quả",
+}
+CLOSED_STATUSES = frozenset(
+    {DossierStatus.RETURNED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED,
+     DossierStatus.NOT_ACCEPTED})
+
+
+class ScanAction(enum.Enum):
+    """What a scan at a station means for the dossier."""
+
+    RECEIVE = "receive"
+    TRANSFER_IN = "transfer_in"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    REQUEST_PAYMENT = "request_payment"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+
+
+class Dossier(db.Model):
+    """A citizen's paper file. Status, station and holder are derived from its scan events."""
+
+    __tablename__ = "dossier"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    tracking_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("procedure_version.id"), index=True)
+    receiving_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    competent_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    reception_station_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("station.id"))
+    received_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    # Personal data (Decree 13/2023): never shown to an unauthenticated caller.
+    applicant_name: Mapped[str] = mapped_column(sa.String(200))
+    applicant_phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    applicant_id_number: Mapped[str] = mapped_column(sa.String(32), default="")
+    applicant_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    applicant_email: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    documents: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    copies: Mapped[int] = mapped_column(default=1)
+    return_method: Mapped[str] = mapped_column(sa.String(100), default="")
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    upstream: Mapped[bool] = mapped_column(default=False)
+
+    received_at: Mapped[dt.datetime]
+    base_due_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    # Derived from the events by tracking.state.replay; stored so lists and reports are cheap.
+    status: Mapped[DossierStatus] = mapped_column(
+        sa.Enum(DossierStatus, native_enum=False, length=32), index=True)
+    current_station_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("station.id"), index=True)
+    current_holder_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    plan_position: Mapped[int] = mapped_column(default=0)
+    paused_since: Mapped[Optional[dt.datetime]]
+    last_event_at: Mapped[Optional[dt.datetime]]
+    last_event_uuid: Mapped[Optional[uuid.UUID]] = mapped_column(sa.Uuid)
+    paused_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
+    supplement_count: Mapped[int] = mapped_column(default=0)
+    finished_at: Mapped[Optional[dt.datetime]]
+    returned_at: Mapped[Optional[dt.datetime]]
+
+    lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
+    lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[created_at]
+
+    procedure_version: Mapped[ProcedureVersion] = relationship()
+    receiving_office: Mapped[Office] = relationship(foreign_keys=[receiving_office_id])
+    competent_office: Mapped[Office] = relationship(foreign_keys=[competent_office_id])
+    reception_station: Mapped[Optional[Station]] = relationship(
+        foreign_keys=[reception_station_id])
+    current_station: Mapped[Optional[Station]] = relationship(foreign_keys=[current_station_id])
+    current_holder: Mapped[Optional[User]] = relationship(foreign_keys=[current_holder_id])
+    received_by: Mapped[Optional[User]] = relationship(foreign_keys=[received_by_id])
+    events: WriteOnlyMapped[ScanEvent] = relationship(
+        back_populates="dossier", order_by="ScanEvent.corrected_at")
+
+    def __repr__(self) -> str:
+        return f"<Dossier {self.code}>"
+
+
+class ScanEvent(db.Model):
+    """One scan of a dossier at a station; append-only (only the derived flag is rewritten)."""
+
+    __tablename__ = "scan_event"
+    __table_args__ = (sa.Index("ix_scan_event_dossier_order", "dossier_id", "corrected_at"),)
+
+    id: Mapped[intpk]
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"))
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    action: Mapped[ScanAction] = mapped_column(sa.Enum(ScanAction, native_enum=False, length=32))
+    actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    actor_raw: Mapped[str] = mapped_column(sa.String(64), default="")
+    device_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("device.id"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    code_scanned: Mapped[str] = mapped_column(sa.String(512))
+    seq: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    scanned_at: Mapped[dt.datetime]
+    sent_at: Mapped[Optional[dt.datetime]]
+    received_at: Mapped[dt.datetime]
+    corrected_at: Mapped[dt.datetime]
+    # Why the scan makes no sense (after_close, off_plan, ...), recomputed on every replay.
+    flag: Mapped[Optional[str]] = mapped_column(sa.String(32))
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+    station: Mapped[Station] = relationship()
+    actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])
+    device: Mapped[Optional[Device]] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ScanEvent {self.uuid} {self.action.name}>"
+
+
+class DailySerial(db.Model):
+    """The last serial handed out per office and day (Circular 01/2018 Art. 19)."""
+
+    __tablename__ = "daily_serial"
+
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<DailySerial {self.office_id} {self.day} {self.last}>"

@@ -1,0 +1,552 @@
+"""Domain verbs for dossiers and scans; they flush, never commit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import Device, User
+from app.auth.tokens import Principal
+from app.db import db, utcnow
+from app.errors import NotFound, ValidationError
+from app.offices.models import Office, Station, StationKind
+from app.offices.operations import calendar_for
+from app.procedures.models import ProcedureVersion
+from app.tracking import state as fold
+from app.tracking.codes import (
+    BadReference,
+    ScannedRef,
+    format_official_code,
+    new_tracking_number,
+    parse_reference,
+)
+from app.tracking.models import DailySerial, Dossier, DossierStatus, ScanAction, ScanEvent
+from app.worktime import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+_HOUR = decimal.Decimal(3600)
+
+
+# --- codes and secrets ------------------------------------------------------------------------
+
+def next_serial(office: Office, day: dt.date) -> int:
+    """Take the office's next serial for ``day`` in one atomic upsert.
+
+    The row stays locked until the transaction ends, so concurrent intakes queue behind each
+    other and get consecutive numbers on SQLite and PostgreSQL alike.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(DailySerial).values(office_id=office.id, day=day, last=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[DailySerial.office_id, DailySerial.day],
+        set_={"last": DailySerial.last + 1},
+    ).returning(DailySerial.last)
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _secret_for(code: str, nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(key, f"lookup:{code}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode()  # 80 bits, 16 unambiguous characters
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def lookup_secret(dossier: Dossier) -> str:
+    """The receipt secret of a dossier, derived again for a reprint.
+
+    Only its hash is stored; the secret is an HMAC under the server's key, so a database dump
+    alone never reveals one. If the key changed since intake, a new secret is issued (the old
+    receipt's QR then stops opening the timeline, which is the safe failure).
+    """
+    secret = _secret_for(dossier.code, dossier.lookup_nonce)
+    if not hmac.compare_digest(_hash_secret(secret), dossier.lookup_secret_hash):
+        dossier.lookup_nonce = secrets.token_hex(8)
+        secret = _secret_for(dossier.code, dossier.lookup_nonce)
+        dossier.lookup_secret_hash = _hash_secret(secret)
+    return secret
+
+
+def check_lookup_secret(dossier: Dossier, secret: str) -> bool:
+    return hmac.compare_digest(_hash_secret(secret.strip().upper()), dossier.lookup_secret_hash)
+
+
+def lookup_url(dossier: Dossier) -> str:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/lookup/{dossier.code}?t={lookup_secret(dossier)}"
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+@dataclass
+class Applicant:
+    name: str
+    phone: str = ""
+    id_number: str = ""
+    address: str = ""
+    email: str = ""
+
+
+@dataclass
+class IntakeRequest:
+    procedure_version: ProcedureVersion
+    applicant: Applicant
+    receiving_office: Office
+    competent_office: Office
+    documents: list[str] = field(default_factory=list)
+    copies: int = 1
+    return_method: str = ""
+    note: str = ""
+    station: Station | None = None
+    received_by: User | None = None
+    # Set when the dossier was registered upstream (the one-door system) and is only followed.
+    code: str | None = None
+    received_at: dt.datetime | None = None
+
+
+def _reception_station(office: Office) -> Station | None:
+    return db.session.scalar(
+        sa.select(Station).where(Station.office_id == office.id,
+                                 Station.kind == StationKind.RECEPTION,
+                                 Station.active.is_(True)).order_by(Station.id).limit(1))
+
+
+def find_dossier_by_code(code: str) -> Dossier | None:
+    return db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
+
+
+def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
+    """Receive a dossier (or follow one registered upstream); returns it and whether it is new.
+
+    A code registered twice is answered with the existing dossier, never a second one.
+
+    :raises ValidationError: missing applicant name, no reception station, bad times.
+    """
+    if req.code is not None:
+        existing = find_dossier_by_code(req.code)
+        if existing is not None:
+            return existing, False
+    office = req.receiving_office
+    calendar = calendar_for(office)
+    now = utcnow()
+    received_at = req.received_at or now
+    if received_at > now + dt.timedelta(minutes=5):
+        raise ValidationError("received_at lies in the future")
+    station = req.station or _reception_station(office)
+    if station is None:
+        raise ValidationError(f"office {office.code} has no reception station")
+    if req.code is None:
+        local_day = received_at.astimezone(calendar.tz).date()
+        code = format_official_code(office.code_pattern, office.code, local_day,
+                                    next_serial(office, local_day))
+    else:
+        code = req.code
+    version = req.procedure_version
+    due = calendar.due_at(received_at, version.duration_amount, version.duration_unit)
+    tracking = new_tracking_number()
+    while db.session.scalar(sa.select(Dossier.id).where(Dossier.tracking_number == tracking)):
+        tracking = new_tracking_number()
+    nonce = secrets.token_hex(8)
+    dossier = Dossier(
+        code=code, tracking_number=tracking, procedure_version=version,
+        receiving_office=office, competent_office=req.competent_office,
+        reception_station=station, received_by=req.received_by,
+        applicant_name=req.applicant.name, applicant_phone=req.applicant.phone,
+        applicant_id_number=req.applicant.id_number, applicant_address=req.applicant.address,
+        applicant_email=req.applicant.email, documents=list(req.documents), copies=req.copies,
+        return_method=req.return_method, note=req.note, upstream=req.code is not None,
+        received_at=received_at, base_due_at=due, due_at=due, status=DossierStatus.NEW,
+        lookup_nonce=nonce, lookup_secret_hash=_hash_secret(_secret_for(code, nonce)),
+    )
+    db.session.add(dossier)
+    db.session.flush()
+    intake = ScanEvent(
+        uuid=uuid.uuid4(), dossier=dossier, station=station, action=ScanAction.RECEIVE,
+        actor=req.received_by, actor_raw=req.received_by.username if req.received_by else "",
+        user_id=req.received_by.id if req.received_by else None, code_scanned=code,
+        scanned_at=received_at, sent_at=None, received_at=now, corrected_at=received_at)
+    db.session.add(intake)
+    db.session.flush()
+    refresh_state(dossier, calendar)
+    log.info("dossier %s received at %s, due %s", code, office.code, due.isoformat())
+    return dossier, True
+
+
+# --- state ------------------------------------------------------------------------------------
+
+def _read_state(d: Dossier) -> fold.DossierState:
+    return fold.DossierState(
+        status=d.status, station_id=d.current_station_id, holder_id=d.current_holder_id,
+        plan_position=d.plan_position, paused_since=d.paused_since,
+        paused_hours=d.paused_hours, supplement_count=d.supplement_count,
+        finished_at=d.finished_at, returned_at=d.returned_at, last_event_at=d.last_event_at,
+        last_event_uuid=d.last_event_uuid)
+
+
+def _initial_state() -> fold.DossierState:
+    return fold.DossierState(status=DossierStatus.NEW, station_id=None, holder_id=None)
+
+
+def _write_state(d: Dossier, s: fold.DossierState, calendar: WorkCalendar) -> None:
+    d.status = s.status
+    d.current_station_id = s.station_id
+    d.current_holder_id = s.holder_id
+    d.plan_position = s.plan_position
+    d.paused_since = s.paused_since
+    d.supplement_count = s.supplement_count
+    d.finished_at = s.finished_at
+    d.returned_at = s.returned_at
+    d.last_event_at = s.last_event_at
+    d.last_event_uuid = s.last_event_uuid
+    if s.paused_hours != d.paused_hours or d.due_at is None:
+        d.paused_hours = s.paused_hours
+        # The supplement wait moves the due date by the same working time.
+        d.due_at = calendar.add_working_time(
+            d.base_due_at, dt.timedelta(seconds=float(s.paused_hours * _HOUR)))
+
+
+def _hours_fn(calendar: WorkCalendar) -> fold.WorkingHours:
+    def hours(a: dt.datetime, b: dt.datetime) -> decimal.Decimal:
+        seconds = calendar.working_time_between(a, b).total_seconds()
+        return (decimal.Decimal(seconds) / _HOUR).quantize(decimal.Decimal("0.01"))
+
+    return hours
+
+
+def _facts(e: ScanEvent) -> fold.EventFacts:
+    return fold.EventFacts(uuid=e.uuid, at=e.corrected_at, action=e.action, station=e.station,
+                           actor_id=e.actor_id)
+
+
+def refresh_state(dossier: Dossier, calendar: WorkCalendar | None = None) -> None:
+    """Replay every event of the dossier and store the state and each event's flag."""
+    calendar = calendar or calendar_for(dossier.receiving_office)
+    events = list(db.session.scalars(
+        dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
+    final, flags = fold.replay(_initial_state(), map(_facts, events),
+                               dossier.procedure_version.steps, _hours_fn(calendar))
+    for event in events:
+        if event.flag != flags[event.uuid]:
+            event.flag = flags[event.uuid]
+    _write_state(dossier, final, calendar)
+
+
+def _append_events(dossier: Dossier, new: Sequence[ScanEvent]) -> None:
+    """Apply freshly inserted events: one fold step each when they come after everything
+    already known, a full replay when any of them is late."""
+    calendar = calendar_for(dossier.receiving_office)
+    current = _read_state(dossier)
+    ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
+    key = current.order_key
+    if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
+        refresh_state(dossier, calendar)
+        return
+    hours = _hours_fn(calendar)
+    for event in ordered:
+        current, event.flag = fold.apply_event(current, _facts(event),
+                                               dossier.procedure_version.steps, hours)
+    _write_state(dossier, current, calendar)
+
+
+# --- scan ingest ------------------------------------------------------------------------------
+
+ACTION_ALIASES = {a.value: a for a in ScanAction} | {a.name.lower(): a for a in ScanAction}
+
+
+@dataclass
+class ScanResult:
+    id: str | None
+    status: str  # accepted | duplicate | rejected
+    reason: str | None = None
+    message: str = ""
+    dossier: Dossier | None = None
+    flag: str | None = None
+    event: ScanEvent | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.reason:
+            body["reason"] = self.reason
+        body["message"] = self.message
+        if self.flag:
+            body["flag"] = self.flag
+        if self.dossier is not None:
+            d = self.dossier
+            station = d.current_station
+            body["dossier"] = {
+                "code": d.code, "tracking_number": d.tracking_number,
+                "status": d.status.name.lower(), "status_label": d.status.label,
+                "station": {"code": station.code, "name": station.name} if station else None,
+            }
+        return body
+
+
+@dataclass
+class _Parsed:
+    index: int
+    id: uuid.UUID
+    ref: ScannedRef
+    code_raw: str
+    scanned_at: dt.datetime
+    sent_at: dt.datetime | None
+    station_code: str | None
+    action: ScanAction | None
+    actor: str
+    seq: int | None
+    note: str
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def _parse_time(raw: Any, name: str) -> dt.datetime:
+    if not isinstance(raw, str):
+        raise _Reject("malformed", f"{name} must be an ISO 8601 string with a UTC offset")
+    try:
+        value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _Reject("malformed", f"{name} {raw[:40]!r} is not ISO 8601") from exc
+    if value.tzinfo is None:
+        raise _Reject("malformed", f"{name} needs a UTC offset, e.g. +07:00")
+    return value.astimezone(dt.UTC)
+
+
+def _parse_event(index: int, raw: Any) -> _Parsed:
+    if not isinstance(raw, dict):
+        raise _Reject("malformed", "each event must be a JSON object")
+    try:
+        event_id = uuid.UUID(str(raw.get("id", "")))
+    except ValueError as exc:
+        raise _Reject("malformed", "id must be a UUID") from exc
+    code = raw.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise _Reject("malformed", "code must be a non-empty string")
+    if len(code) > 512:
+        raise _Reject("malformed", "code is longer than 512 characters")
+    try:
+        ref = parse_reference(code)
+    except BadReference as exc:
+        raise _Reject(exc.reason, exc.message) from exc
+    scanned_at = _parse_time(raw.get("scanned_at"), "scanned_at")
+    sent_at = _parse_time(raw["sent_at"], "sent_at") if raw.get("sent_at") is not None else None
+    station = raw.get("station")
+    if station is not None and not isinstance(station, str):
+        raise _Reject("malformed", "station must be a station code string")
+    action_raw = raw.get("action")
+    action = None
+    if action_raw is not None:
+        action = ACTION_ALIASES.get(str(action_raw).strip().lower())
+        if action is None:
+            names = ", ".join(a.value for a in ScanAction)
+            raise _Reject("malformed", f"action must be one of: {names}")
+    actor = raw.get("actor") or ""
+    if not isinstance(actor, str) or len(actor) > 64:
+        raise _Reject("malformed", "actor must be a badge or username of at most 64 characters")
+    seq = raw.get("seq")
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
+        raise _Reject("malformed", "seq must be a non-negative integer")
+    note = raw.get("note") or ""
+    if not isinstance(note, str):
+        raise _Reject("malformed", "note must be a string")
+    return _Parsed(index, event_id, ref, code, scanned_at, sent_at,
+                   station.strip().upper() if station else None, action, actor.strip(), seq,
+                   note[:500])
+
+
+def corrected_time(scanned_at: dt.datetime, sent_at: dt.datetime | None,
+                   received_at: dt.datetime, threshold: dt.timedelta) -> dt.datetime:
+    """Place a scan on the server's clock when the device clock is visibly off.
+
+    The transit time of a request is small, so a gap between the device's ``sent_at`` and the
+    server's ``received_at`` beyond ``threshold`` is the device's clock error; it is removed
+    from the scan time. Both original times are kept on the event.
+    """
+    if sent_at is None:
+        return scanned_at
+    if abs(received_at - sent_at) <= threshold:
+        return scanned_at
+    return received_at - (sent_at - scanned_at)
+
+
+def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]:
+    numbers = {r.value for r in refs if r.kind == "tracking_number"}
+    codes = {r.value for r in refs if r.kind == "official_code"}
+    conditions = []
+    if numbers:
+        conditions.append(Dossier.tracking_number.in_(numbers))
+    if codes:
+        conditions.append(Dossier.code.in_(codes))
+    if not conditions:
+        return {}
+    stmt = (sa.select(Dossier).where(sa.or_(*conditions)).order_by(Dossier.id)
+            .with_for_update(of=Dossier))
+    found: dict[tuple[str, str], Dossier] = {}
+    for dossier in db.session.scalars(stmt):
+        found[("tracking_number", dossier.tracking_number)] = dossier
+        found[("official_code", dossier.code)] = dossier
+    return found
+
+
+def _default_action(station: Station) -> ScanAction:
+    return ScanAction.TRANSFER_IN
+
+
+def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanResult]:
+    """Record a batch of scans from a device or a staff page; one result per event, in order.
+
+    Each event is judged alone: a malformed or unknown one is rejected with a reason while its
+    neighbours are recorded. An id seen before answers ``duplicate`` and writes nothing.
+    """
+    now = utcnow()
+    threshold = dt.timedelta(seconds=current_app.config["CLOCK_SKEW_THRESHOLD_SECONDS"])
+    results: list[ScanResult | None] = [None] * len(raw_events)
+    parsed: list[_Parsed] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            parsed.append(_parse_event(index, raw))
+        except _Reject as exc:
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            results[index] = ScanResult(str(raw_id) if raw_id is not None else None, "rejected",
+                                        exc.reason, exc.message)
+
+    # Locking the dossiers first serializes concurrent batches that touch them, so the
+    # duplicate check below sees what a racing request has just committed.
+    dossiers = _load_dossiers([p.ref for p in parsed])
+    known = _known_events([p.id for p in parsed])
+    stations = {s.code: s for s in principal.scan_stations()}
+    default_station = next(iter(stations.values()), None)
+    actors = _load_actors({p.actor for p in parsed if p.actor})
+    device: Device | None = principal.device
+
+    fresh: dict[int, list[ScanEvent]] = {}
+    seen: set[uuid.UUID] = set()
+    for p in parsed:
+        if p.id in known or p.id in seen:
+            prior = known.get(p.id)
+            results[p.index] = ScanResult(str(p.id), "duplicate", None,
+                                          "already recorded", prior.dossier if prior else
+                                          dossiers.get((p.ref.kind, p.ref.value)))
+            continue
+        dossier = dossiers.get((p.ref.kind, p.ref.value))
+        if dossier is None:
+            results[p.index] = ScanResult(str(p.id), "rejected", "unknown_code",
+                                          f"no dossier {p.ref.value}")
+            continue
+        if p.station_code is None:
+            station = default_station
+            if station is None:
+                results[p.index] = ScanResult(str(p.id), "rejected", "no_station",
+                                              "no station is bound to this caller")
+                continue
+        else:
+            station = stations.get(p.station_code)
+            if station is None:
+                results[p.index] = ScanResult(
+                    str(p.id), "rejected", "station_not_allowed",
+                    f"station {p.station_code} is not one this device may scan at")
+                continue
+        actor = actors.get(p.actor.upper()) if p.actor else principal.user
+        event = ScanEvent(
+            uuid=p.id, dossier=dossier, station=station,
+            action=p.action or _default_action(station), actor=actor,
+            actor_raw=p.actor or principal.actor_label(), device=device,
+            user_id=principal.user.id if principal.user else None,
+            code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
+            sent_at=p.sent_at, received_at=now,
+            corrected_at=corrected_time(p.scanned_at, p.sent_at, now, threshold))
+        db.session.add(event)
+        seen.add(p.id)
+        fresh.setdefault(dossier.id, []).append(event)
+        results[p.index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
+    if fresh:
+        db.session.flush()
+        by_id = {d.id: d for d in dossiers.values()}
+        for dossier_id, events in fresh.items():
+            _append_events(by_id[dossier_id], events)
+    done = [r for r in results if r is not None]
+    for r in done:
+        if r.event is not None:
+            r.flag = r.event.flag
+            r.message = _accepted_message(r)
+    return done
+
+
+def _accepted_message(result: ScanResult) -> str:
+    assert result.dossier is not None and result.event is not None
+    where = result.event.station.name
+    if result.flag:
+        return f"{result.dossier.code} recorded at {where}, flagged {result.flag}"
+    return f"{result.dossier.code} now at {where}"
+
+
+def _known_events(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ScanEvent]:
+    if not ids:
+        return {}
+    stmt = (sa.select(ScanEvent).where(ScanEvent.uuid.in_(set(ids)))
+            .options(sa.orm.joinedload(ScanEvent.dossier)))
+    return {e.uuid: e for e in db.session.scalars(stmt)}
+
+
+def _load_actors(names: set[str]) -> dict[str, User]:
+    if not names:
+        return {}
+    upper = {n.upper() for n in names}
+    stmt = sa.select(User).where(sa.or_(sa.func.upper(User.username).in_(upper),
+                                        sa.func.upper(User.badge).in_(upper)))
+    found: dict[str, User] = {}
+    for user in db.session.scalars(stmt):
+        found[user.username.upper()] = user
+        if user.badge:
+            found[user.badge.upper()] = user
+    return found
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def resolve_dossier(reference: str, principal: Principal | None = None) -> Dossier:
+    """Find a dossier by code, tracking number or receipt link, within the caller's scope.
+
+    Out-of-scope dossiers answer exactly like unknown ones, so codes cannot be probed.
+
+    :raises NotFound: unknown, unparseable or out of scope.
+    """
+    try:
+        ref = parse_reference(reference)
+    except BadReference as exc:
+        raise NotFound(exc.message) from exc
+    column = Dossier.tracking_number if ref.kind == "tracking_number" else Dossier.code
+    dossier = db.session.scalar(sa.select(Dossier).where(column == ref.value))
+    if dossier is None or (principal is not None and not can_see(principal, dossier)):
+        raise NotFound(f"no dossier {ref.value}")
+    return dossier
+
+
+def can_see(principal: Principal, dossier: Dossier) -> bool:
+    scope = principal.office_ids
+    station = dossier.current_station
+    return (dossier.receiving_office_id in scope or dossier.competent_office_id in scope
+            or (station is not None and station.office_id in scope))

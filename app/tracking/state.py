@@ -1,0 +1,147 @@
+"""The dossier's state as a fold over its scan events, ordered by corrected scan time.
+
+The same function serves an event that arrives in order (one step on top of the stored state)
+and a late one (a replay of the whole history), so the final state never depends on the order
+in which events reached the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from app.offices.models import Station
+from app.procedures.models import ProcedureStep
+from app.tracking.models import DossierStatus, ScanAction
+
+# Flags: why a scan makes no sense. The scan is kept and shown, never dropped.
+AFTER_CLOSE = "after_close"
+OFF_PLAN = "off_plan"
+NO_PENDING_SUPPLEMENT = "no_pending_supplement"
+REPEAT_RECEIVE = "repeat_receive"
+
+WorkingHours = Callable[[dt.datetime, dt.datetime], decimal.Decimal]
+
+
+@dataclass(frozen=True)
+class DossierState:
+    status: DossierStatus
+    station_id: int | None
+    holder_id: int | None
+    plan_position: int = 0
+    paused_since: dt.datetime | None = None
+    paused_hours: decimal.Decimal = decimal.Decimal(0)
+    supplement_count: int = 0
+    finished_at: dt.datetime | None = None
+    returned_at: dt.datetime | None = None
+    last_event_at: dt.datetime | None = None
+    last_event_uuid: uuid.UUID | None = None
+
+    @property
+    def order_key(self) -> tuple[dt.datetime, uuid.UUID] | None:
+        if self.last_event_at is None or self.last_event_uuid is None:
+            return None
+        return (self.last_event_at, self.last_event_uuid)
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What the fold needs to know of one scan."""
+
+    uuid: uuid.UUID
+    at: dt.datetime  # corrected scan time
+    action: ScanAction
+    station: Station
+    actor_id: int | None
+
+    @property
+    def order_key(self) -> tuple[dt.datetime, uuid.UUID]:
+        return (self.at, self.uuid)
+
+
+def _plan_match(plan: Sequence[ProcedureStep], position: int, station: Station) -> int | None:
+    """1-based position of the first plan step at or after ``position`` served by ``station``."""
+    for step in plan:
+        if step.position >= max(position, 1) and step.matches(station):
+            return step.position
+    return None
+
+
+def apply_event(state: DossierState, event: EventFacts, plan: Sequence[ProcedureStep],
+                working_hours: WorkingHours) -> tuple[DossierState, str | None]:
+    """One step of the fold: the state after ``event``, and the event's flag if it makes no sense.
+
+    :param working_hours: working time between two instants, in hours (supplement pauses).
+    """
+    if state.status.closed:
+        return dataclasses.replace(state, last_event_at=event.at,
+                                   last_event_uuid=event.uuid), AFTER_CLOSE
+    flag = None
+    changes: dict[str, object] = {"station_id": event.station.id, "holder_id": event.actor_id,
+                                  "last_event_at": event.at, "last_event_uuid": event.uuid}
+    matched = _plan_match(plan, state.plan_position, event.station)
+    if matched is not None:
+        changes["plan_position"] = matched
+    elif event.station.id != state.station_id and event.action is ScanAction.TRANSFER_IN:
+        flag = OFF_PLAN
+
+    action = event.action
+    status = state.status
+    if action is ScanAction.RECEIVE:
+        if status not in (DossierStatus.NEW, DossierStatus.RECEIVED):
+            flag = REPEAT_RECEIVE
+        else:
+            status = DossierStatus.RECEIVED
+    elif action is ScanAction.TRANSFER_IN:
+        # Moving a paused file or a finished result does not restart processing.
+        if status not in (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PROCESSED):
+            status = DossierStatus.IN_PROGRESS
+    elif action is ScanAction.REQUEST_SUPPLEMENT:
+        if state.paused_since is None:
+            changes["paused_since"] = event.at
+            changes["supplement_count"] = state.supplement_count + 1
+        status = DossierStatus.SUPPLEMENT_REQUESTED
+    elif action is ScanAction.SUPPLEMENT_RECEIVED:
+        if state.paused_since is None:
+            flag = NO_PENDING_SUPPLEMENT
+        else:
+            changes.update(_resume(state, event.at, working_hours))
+        status = DossierStatus.IN_PROGRESS
+    elif action is ScanAction.REQUEST_PAYMENT:
+        status = DossierStatus.FINANCIAL_OBLIGATION
+    elif action is ScanAction.RESULT_READY:
+        changes.update(_resume(state, event.at, working_hours))
+        changes["finished_at"] = event.at
+        status = DossierStatus.PROCESSED
+    else:  # RETURNED, WITHDRAWN, STOPPED: the file leaves the office's hands
+        changes.update(_resume(state, event.at, working_hours))
+        changes["finished_at"] = state.finished_at or event.at
+        if action is ScanAction.RETURNED:
+            changes["returned_at"] = event.at
+        status = {ScanAction.RETURNED: DossierStatus.RETURNED,
+                  ScanAction.WITHDRAWN: DossierStatus.WITHDRAWN,
+                  ScanAction.STOPPED: DossierStatus.STOPPED}[action]
+    changes["status"] = status
+    return dataclasses.replace(state, **changes), flag  # type: ignore[arg-type]
+
+
+def _resume(state: DossierState, at: dt.datetime,
+            working_hours: WorkingHours) -> dict[str, object]:
+    if state.paused_since is None:
+        return {}
+    waited = max(working_hours(state.paused_since, at), decimal.Decimal(0))
+    return {"paused_since": None, "paused_hours": state.paused_hours + waited}
+
+
+def replay(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[ProcedureStep],
+           working_hours: WorkingHours) -> tuple[DossierState, dict[uuid.UUID, str | None]]:
+    """Fold every event in corrected-time order; returns the final state and each event's flag."""
+    state = initial
+    flags: dict[uuid.UUID, str | None] = {}
+    for event in sorted(events, key=lambda e: e.order_key):
+        state, flags[event.uuid] = apply_event(state, event, plan, working_hours)
+    return state, flags
