@@ -94,9 +94,8 @@ class Office:
 
 
 def scan(code: str, scanned_at: str, **extra: Any) -> dict[str, Any]:
-    """One scan event as the agent sends it."""
-    return {"id": str(uuid.uuid4()), "code": code, "scanned_at": scanned_at,
-            "sent_at": scanned_at} | extra
+    """One scan event as the agent sends it (add ``sent_at`` to exercise clock correction)."""
+    return {"id": str(uuid.uuid4()), "code": code, "scanned_at": scanned_at} | extra
 
 
 @pytest.fixture

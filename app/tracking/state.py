@@ -23,6 +23,7 @@ AFTER_CLOSE = "after_close"
 OFF_PLAN = "off_plan"
 NO_PENDING_SUPPLEMENT = "no_pending_supplement"
 REPEAT_RECEIVE = "repeat_receive"
+BEFORE_RECEIPT = "before_receipt"
 
 WorkingHours = Callable[[dt.datetime, dt.datetime], decimal.Decimal]
 
@@ -80,6 +81,9 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[Procedure
     if state.status.closed:
         return dataclasses.replace(state, last_event_at=event.at,
                                    last_event_uuid=event.uuid), AFTER_CLOSE
+    if state.status is DossierStatus.NEW and event.action is not ScanAction.RECEIVE:
+        # A file cannot move before the desk received it: a wrong device clock, most likely.
+        return state, BEFORE_RECEIPT
     flag = None
     changes: dict[str, object] = {"station_id": event.station.id, "holder_id": event.actor_id,
                                   "last_event_at": event.at, "last_event_uuid": event.uuid}
