@@ -1,0 +1,380 @@
+"""Plain, frozen input records of the label library.
+
+Every record validates and normalises itself on construction (NFC, single spaces, length
+limits, printable characters, timezone-aware datetimes), so a bad value fails early with
+an :class:`~labels.errors.InvalidLabelData` whose message a clerk can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from .dates import DEFAULT_TZ, check_aware, resolve_tz
+from .errors import InvalidLabelData
+from .text import clean_text
+
+Verdict = Literal["early", "on_time", "late"]
+VERDICT_TEXT: dict[str, str] = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+
+MAX_TRACKING_LEN = 32
+MAX_CODE_LEN = 40
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def check_tracking_number(value: object) -> str:
+    """Validate the Code 128 payload: printable ASCII without spaces.
+
+    Code 128 only carries ASCII; letters with diacritics (Đ, ă …) or spaces typed by mistake
+    must be refused rather than silently dropped from the barcode.
+
+    :raises InvalidLabelData: with a clerk-readable message.
+    """
+    label = "Mã vạch theo dõi"
+    if not isinstance(value, str) or not value.strip():
+        msg = f"Chưa có {label[0].lower()}{label[1:]} (số in thành mã vạch)."
+        raise InvalidLabelData(msg, field="tracking_number")
+    text = value.strip()
+    bad = sorted({ch for ch in text if not "!" <= ch <= "~"})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        msg = (
+            f"{label} {text!r} có ký tự không in được thành mã vạch Code 128: {shown}. "
+            "Chỉ dùng chữ số, chữ cái không dấu và các dấu . - /, không có khoảng trắng."
+        )
+        raise InvalidLabelData(msg, field="tracking_number")
+    if len(text) > MAX_TRACKING_LEN:
+        msg = f"{label} quá dài ({len(text)} ký tự, tối đa {MAX_TRACKING_LEN})."
+        raise InvalidLabelData(msg, field="tracking_number")
+    return text
+
+
+def check_official_code(value: object) -> str:
+    """Validate the official dossier code (printable ASCII, no spaces, ≤ 40 characters).
+
+    :raises InvalidLabelData: with a clerk-readable message.
+    """
+    text = clean_text(value, "Mã hồ sơ", field="official_code", max_len=MAX_CODE_LEN)
+    bad = sorted({ch for ch in text if not "!" <= ch <= "~"})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        msg = (
+            f"Mã hồ sơ {text!r} có ký tự không hợp lệ: {shown}. "
+            "Mã hồ sơ chỉ gồm chữ số, chữ cái không dấu và các dấu . -"
+        )
+        raise InvalidLabelData(msg, field="official_code")
+    return text
+
+
+def _check_dates(received_at: object, due_at: object) -> None:
+    received = check_aware(received_at, "Thời gian nhận hồ sơ", field="received_at")
+    due = check_aware(due_at, "Thời gian hẹn trả kết quả", field="due_at")
+    if due < received:
+        msg = "Thời gian hẹn trả kết quả sớm hơn thời gian nhận hồ sơ."
+        raise InvalidLabelData(msg, field="due_at")
+
+
+@dataclass(frozen=True)
+class LabelData:
+    """What a dossier label shows.
+
+    :param tracking_number: the short code printed as Code 128 (e.g. 12 digits with a
+        check digit); printable ASCII, no spaces.
+    :param official_code: the official dossier code printed as text, e.g.
+        ``000.00.19.H12-261122-0001``.
+    :param procedure_name: the procedure's short name (cut with "…" if the label is small).
+    :param received_at: when the dossier was received (timezone-aware).
+    :param due_at: when the result is due (timezone-aware).
+    :param office_name: optional office name printed small at the top.
+    :raises InvalidLabelData: on construction, for any invalid field.
+    """
+
+    tracking_number: str
+    official_code: str
+    procedure_name: str
+    received_at: datetime
+    due_at: datetime
+    office_name: str = ""
+
+    def __post_init__(self) -> None:
+        _set(self, "tracking_number", check_tracking_number(self.tracking_number))
+        _set(self, "official_code", check_official_code(self.official_code))
+        _set(
+            self,
+            "procedure_name",
+            clean_text(self.procedure_name, "Tên thủ tục", field="procedure_name", max_len=300),
+        )
+        _set(
+            self,
+            "office_name",
+            clean_text(
+                self.office_name, "Tên cơ quan", field="office_name", required=False, max_len=150
+            ),
+        )
+        _check_dates(self.received_at, self.due_at)
+
+
+@dataclass(frozen=True)
+class FormConfig:
+    """Titles, form numbers and header wording of the printed forms.
+
+    Defaults follow Circular 01/2018/TT-VPCP; Circular 03/2025 renumbers the forms, so the
+    server should build this from its configuration.
+
+    :param tz: zone in which times are printed.
+    """
+
+    receipt_form_number: str = "Mẫu số 01"
+    receipt_title: str = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
+    receipt_copies: tuple[str, ...] = ("Liên 1: Lưu", "Liên 2: Giao người nộp hồ sơ")
+    control_form_number: str = "Mẫu số 05"
+    control_title: str = "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"
+    desk_name: str = "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ"
+    nation: str = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    motto: str = "Độc lập - Tự do - Hạnh phúc"
+    tz: str = DEFAULT_TZ
+
+    def __post_init__(self) -> None:
+        for name in (
+            "receipt_form_number",
+            "receipt_title",
+            "control_form_number",
+            "control_title",
+            "desk_name",
+            "nation",
+            "motto",
+        ):
+            _set(self, name, clean_text(getattr(self, name), name, field=name, max_len=120))
+        copies = tuple(
+            clean_text(c, "receipt_copies", field="receipt_copies", max_len=60)
+            for c in self.receipt_copies
+        )
+        if not copies:
+            msg = "receipt_copies: cần ít nhất một liên."
+            raise InvalidLabelData(msg, field="receipt_copies")
+        _set(self, "receipt_copies", copies)
+        resolve_tz(self.tz)
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    """Fields of the citizen receipt (Mẫu 01, "Giấy tiếp nhận hồ sơ và hẹn trả kết quả").
+
+    :param official_code: "Mã hồ sơ", printed as text.
+    :param tracking_number: printed as Code 128 (same value as on the dossier label).
+    :param applicant_name: "Tiếp nhận hồ sơ của".
+    :param request_name: "Nội dung yêu cầu giải quyết", usually the procedure's name.
+    :param received_at: "Thời gian nhận hồ sơ" (timezone-aware).
+    :param due_at: "Thời gian trả kết quả" (timezone-aware).
+    :param lookup_url: the full public lookup URL encoded in the QR code; it should carry
+        the dossier's secret (e.g. ``https://host/tra-cuu/<code>?t=<secret>``).
+    :param lookup_secret: the secret printed as text for manual entry at a kiosk.
+    :param agency_name: the agency in the header's first line (e.g. "UBND PHƯỜNG BA ĐÌNH").
+    :param place: the place of the date line ("Hà Nội, ngày … tháng … năm …").
+    :param documents: "Thành phần hồ sơ", one entry per document.
+    :param copies_count: "Số lượng hồ sơ" (sets).
+    :param legal_duration: "Thời gian giải quyết hồ sơ theo quy định", e.g.
+        "05 ngày làm việc".
+    :param return_method: "Đăng ký nhận kết quả tại".
+    :param book_number: "Quyển số" of the register.
+    :param book_serial: "Số thứ tự" in the register.
+    :param fee: fees and charges as text ("50.000 đồng"); empty when none.
+    :param receiver_name: the staff member who received the dossier.
+    :param office_name: overrides :attr:`FormConfig.desk_name` in the header.
+    :raises InvalidLabelData: on construction, for any invalid field.
+    """
+
+    official_code: str
+    tracking_number: str
+    applicant_name: str
+    request_name: str
+    received_at: datetime
+    due_at: datetime
+    lookup_url: str
+    lookup_secret: str
+    agency_name: str
+    place: str
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    documents: Sequence[str] = ()
+    copies_count: int = 1
+    legal_duration: str = ""
+    return_method: str = "Bộ phận tiếp nhận và trả kết quả"
+    book_number: str = ""
+    book_serial: str = ""
+    fee: str = ""
+    receiver_name: str = ""
+    office_name: str = ""
+
+    def __post_init__(self) -> None:
+        _set(self, "official_code", check_official_code(self.official_code))
+        _set(self, "tracking_number", check_tracking_number(self.tracking_number))
+        texts: tuple[tuple[str, str, bool, int], ...] = (
+            ("applicant_name", "Họ tên người nộp hồ sơ", True, 100),
+            ("request_name", "Nội dung yêu cầu giải quyết", True, 500),
+            ("agency_name", "Tên cơ quan", True, 150),
+            ("place", "Địa danh", True, 60),
+            ("address", "Địa chỉ", False, 250),
+            ("phone", "Số điện thoại", False, 30),
+            ("email", "Email", False, 254),
+            ("legal_duration", "Thời gian giải quyết theo quy định", False, 100),
+            ("return_method", "Nơi đăng ký nhận kết quả", False, 200),
+            ("book_number", "Quyển số", False, 20),
+            ("book_serial", "Số thứ tự", False, 20),
+            ("fee", "Phí, lệ phí", False, 100),
+            ("receiver_name", "Họ tên người tiếp nhận", False, 100),
+            ("office_name", "Tên bộ phận tiếp nhận", False, 150),
+        )
+        for name, label, required, max_len in texts:
+            value = clean_text(
+                getattr(self, name), label, field=name, required=required, max_len=max_len
+            )
+            _set(self, name, value)
+        _set(self, "lookup_url", _check_url(self.lookup_url))
+        secret = clean_text(
+            self.lookup_secret, "Mã bí mật tra cứu", field="lookup_secret", max_len=64
+        )
+        if " " in secret or not secret.isascii():
+            msg = "Mã bí mật tra cứu chỉ gồm chữ và số không dấu, không có khoảng trắng."
+            raise InvalidLabelData(msg, field="lookup_secret")
+        _set(self, "lookup_secret", secret)
+        if isinstance(self.documents, str):
+            msg = "Thành phần hồ sơ phải là một danh sách, mỗi giấy tờ một dòng."
+            raise InvalidLabelData(msg, field="documents")
+        documents = tuple(
+            clean_text(d, f"Thành phần hồ sơ thứ {i}", field="documents", max_len=300)
+            for i, d in enumerate(self.documents, start=1)
+        )
+        if len(documents) > 60:
+            msg = f"Thành phần hồ sơ quá nhiều ({len(documents)} giấy tờ, tối đa 60)."
+            raise InvalidLabelData(msg, field="documents")
+        _set(self, "documents", documents)
+        if (
+            isinstance(self.copies_count, bool)
+            or not isinstance(self.copies_count, int)
+            or not 1 <= self.copies_count <= 99
+        ):
+            msg = "Số lượng hồ sơ phải là số nguyên từ 1 đến 99 (bộ)."
+            raise InvalidLabelData(msg, field="copies_count")
+        _check_dates(self.received_at, self.due_at)
+
+
+def _check_url(value: object) -> str:
+    text = clean_text(value, "Địa chỉ tra cứu", field="lookup_url", max_len=300)
+    if not text.startswith(("https://", "http://")) or " " in text or not text.isascii():
+        msg = f"Địa chỉ tra cứu không hợp lệ: {text!r} (cần dạng https://…, không dấu)."
+        raise InvalidLabelData(msg, field="lookup_url")
+    return text
+
+
+@dataclass(frozen=True)
+class HandoffRow:
+    """One handoff recorded for the control sheet (Mẫu 05).
+
+    :param giver: who handed the dossier over ("Giao"), e.g. "Bộ phận TN&TKQ - Nguyễn Văn A".
+    :param receiver: who took it ("Nhận").
+    :param handed_at: when it was handed over (timezone-aware).
+    :param received_at: when the receiver confirmed, if different/recorded.
+    :param verdict: the step's result: ``"early"`` (trước hạn), ``"on_time"`` (đúng hạn),
+        ``"late"`` (quá hạn), or ``None`` while the step is open.
+    :param note: "Ghi chú".
+    """
+
+    giver: str
+    receiver: str
+    handed_at: datetime
+    received_at: datetime | None = None
+    verdict: Verdict | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _set(self, "giver", clean_text(self.giver, "Bên giao", field="giver", max_len=200))
+        _set(self, "receiver", clean_text(self.receiver, "Bên nhận", field="receiver", max_len=200))
+        _set(
+            self,
+            "note",
+            clean_text(self.note, "Ghi chú", field="note", required=False, max_len=500),
+        )
+        handed = check_aware(self.handed_at, "Thời gian giao hồ sơ", field="handed_at")
+        if self.received_at is not None:
+            received = check_aware(self.received_at, "Thời gian nhận hồ sơ", field="received_at")
+            if received < handed:
+                msg = "Thời gian nhận hồ sơ sớm hơn thời gian giao hồ sơ."
+                raise InvalidLabelData(msg, field="received_at")
+        if self.verdict is not None and self.verdict not in VERDICT_TEXT:
+            msg = (
+                f"Kết quả bước xử lý không hợp lệ: {self.verdict!r} "
+                "(chỉ nhận early, on_time, late hoặc để trống)."
+            )
+            raise InvalidLabelData(msg, field="verdict")
+
+
+@dataclass(frozen=True)
+class ControlSheetData:
+    """Content of the control sheet (Mẫu 05, "Phiếu kiểm soát quá trình giải quyết hồ sơ").
+
+    :param official_code: "Mã hồ sơ".
+    :param applicant_name: "(Kèm theo hồ sơ của: …)".
+    :param handling_agency: "Cơ quan (bộ phận) giải quyết hồ sơ".
+    :param coordinating_agencies: "Cơ quan phối hợp giải quyết hồ sơ".
+    :param steps: the recorded handoffs, in order.
+    :param agency_name: the agency in the header's first line.
+    :param office_name: overrides :attr:`FormConfig.desk_name` in the header.
+    :raises InvalidLabelData: on construction, for any invalid field.
+    """
+
+    official_code: str
+    applicant_name: str
+    handling_agency: str
+    coordinating_agencies: Sequence[str] = ()
+    steps: Sequence[HandoffRow] = field(default_factory=tuple)
+    agency_name: str = ""
+    office_name: str = ""
+
+    def __post_init__(self) -> None:
+        _set(self, "official_code", check_official_code(self.official_code))
+        _set(
+            self,
+            "applicant_name",
+            clean_text(
+                self.applicant_name, "Họ tên người nộp hồ sơ", field="applicant_name", max_len=100
+            ),
+        )
+        _set(
+            self,
+            "handling_agency",
+            clean_text(
+                self.handling_agency,
+                "Cơ quan giải quyết hồ sơ",
+                field="handling_agency",
+                max_len=200,
+            ),
+        )
+        if isinstance(self.coordinating_agencies, str):
+            msg = "Cơ quan phối hợp phải là một danh sách."
+            raise InvalidLabelData(msg, field="coordinating_agencies")
+        _set(
+            self,
+            "coordinating_agencies",
+            tuple(
+                clean_text(a, "Cơ quan phối hợp", field="coordinating_agencies", max_len=200)
+                for a in self.coordinating_agencies
+            ),
+        )
+        for name, label in (("agency_name", "Tên cơ quan"), ("office_name", "Tên bộ phận")):
+            value = clean_text(getattr(self, name), label, field=name, required=False, max_len=150)
+            _set(self, name, value)
+        steps = tuple(self.steps)
+        if not all(isinstance(s, HandoffRow) for s in steps):
+            msg = "Các bước giao nhận phải là HandoffRow."
+            raise InvalidLabelData(msg, field="steps")
+        if len(steps) > 200:
+            msg = f"Quá nhiều bước giao nhận ({len(steps)}, tối đa 200)."
+            raise InvalidLabelData(msg, field="steps")
+        _set(self, "steps", steps)
