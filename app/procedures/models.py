@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import created_at, db, intpk, name200
 from app.offices.models import Station, StationKind
-from app.worktime import DurationUnit
+from app.worktime import DurationUnit, format_duration
 
 Hours = sa.Numeric(10, 2)
 
@@ -58,8 +58,7 @@ class ProcedureVersion(db.Model):
 
     @property
     def duration_text(self) -> str:
-        amount = f"{self.duration_amount.normalize():f}"
-        return f"{amount} {self.duration_unit.value}"
+        return format_duration(self.duration_amount, self.duration_unit)
 
     def __repr__(self) -> str:
         return f"<ProcedureVersion {self.procedure_id} v{self.version}>"
