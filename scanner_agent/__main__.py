@@ -1,0 +1,8 @@
+"""``python -m scanner_agent``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""The running agent: sources feed scans in, each scan is checked, queued, sent and answered.
+
+Order of events for one scan: normalize and recognize it (unknown codes are refused here,
+with feedback); drop it if the same source read the same code within ``double_read_seconds``;
+commit it to the outbox; only then wake the sender. The operator hears the server's answer
+(accepted, duplicate, refused) or, if it does not come within ``answer_wait`` seconds,
+"queued offline"; the scan is delivered later all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from . import feedback as fb
+from .codes import CodeRules, Unrecognized
+from .config import AgentConfig
+from .feedback import Feedback
+from .outbox import Outbox, OutboxRow
+from .sources import RawScan, Source, SourceError
+from .sync import QUEUED, Outcome, ScanPoster, Syncer
+
+log = logging.getLogger(__name__)
+
+
+class DoubleReadFilter:
+    """Drops the same code from the same source within ``seconds`` of its previous read."""
+
+    def __init__(self, seconds: float = 3.0) -> None:
+        self.seconds = seconds
+        self._last: dict[tuple[str, str], float] = {}
+
+    def is_double(self, source: str, code: str, now: float) -> bool:
+        """True if ``code`` was read by ``source`` less than ``seconds`` before ``now``."""
+        key = (source, code)
+        last = self._last.get(key)
+        self._last[key] = now
+        if len(self._last) > 1000:
+            self._last = {k: t for k, t in self._last.items() if now - t < self.seconds}
+        return last is not None and now - last < self.seconds
+
+
+@dataclass
+class _Live:
+    code: str
+    source: str
+    reply: Callable[[bool], None] | None
+    since: float
+
+
+class Agent:
+    """Ties sources, outbox, sender and feedback together.
+
+    :param answer_wait: seconds to wait for the server before saying "queued offline".
+    """
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        outbox: Outbox,
+        client: ScanPoster,
+        feedback: Feedback,
+        *,
+        answer_wait: float = 4.0,
+    ) -> None:
+        self.config = config
+        self.outbox = outbox
+        self.feedback = feedback
+        self.rules = CodeRules(config.official_code_pattern)
+        self.doubles = DoubleReadFilter(config.double_read_seconds)
+        self.answer_wait = answer_wait
+        self.syncer = Syncer(
+            outbox,
+            client,
+            batch_size=config.batch_size,
+            backoff_base=config.backoff_base,
+            backoff_cap=config.backoff_cap,
+            on_outcomes=self._on_outcomes,
+        )
+        self._queue: queue.Queue[RawScan] = queue.Queue()
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.Lock()
+
+    # -- scans in ------------------------------------------------------------------------------
+
+    def submit(self, raw: RawScan) -> None:
+        """Hand a scan over from any thread."""
+        self._queue.put(raw)
+
+    def handle(self, raw: RawScan) -> OutboxRow | None:
+        """Check, de-duplicate and queue one scan (runs on the agent's main thread)."""
+        found = self.rules.recognize(raw.text)
+        if isinstance(found, Unrecognized):
+            self.feedback.report(
+                fb.UNKNOWN, found.code or repr(raw.text), found.message,
+                source=raw.source, reply=raw.reply,
+            )  # fmt: skip
+            return None
+        if self.doubles.is_double(raw.source, found.code, time.monotonic()):
+            log.info("double read of %s from %s dropped", found.code, raw.source)
+            return None
+        event_id = str(uuid.uuid4())
+        with self._lock:
+            self._live[event_id] = _Live(found.code, raw.source, raw.reply, time.monotonic())
+        try:
+            row = self.outbox.add(
+                found.code,
+                found.kind,
+                raw.source,
+                scanned_at=raw.scanned_at.isoformat(timespec="milliseconds"),
+                station=self.config.station,
+                action=self.config.action,
+                actor=self.config.actor,
+                event_id=event_id,
+            )
+        except Exception:
+            with self._lock:
+                self._live.pop(event_id, None)
+            raise
+        log.info("queued #%d %s %s from %s", row.seq, row.kind, row.code, raw.source)
+        self.syncer.kick(force=True)
+        return row
+
+    # -- answers out ---------------------------------------------------------------------------
+
+    def _on_outcomes(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            with self._lock:
+                live = self._live.pop(outcome.row.event_id, None)
+            if live is None:  # an older scan delivered from the backlog: log only
+                log.info("#%d %s: %s", outcome.row.seq, outcome.row.code, outcome.status)
+                continue
+            kind = outcome.status if outcome.status in fb.KINDS else fb.REJECTED
+            detail = fb.describe(outcome.result)
+            if outcome.status == QUEUED:
+                detail = f"will be sent when the server answers ({detail})"
+            self.feedback.report(kind, live.code, detail, source=live.source, reply=live.reply)
+
+    def expire_live(self, everything: bool = False) -> None:
+        """Say "queued offline" for scans whose answer is late (or for all, ``everything``)."""
+        now = time.monotonic()
+        with self._lock:
+            late = [
+                k for k, v in self._live.items() if everything or now - v.since >= self.answer_wait
+            ]
+            expired = [self._live.pop(k) for k in late]
+        for live in expired:
+            self.feedback.report(
+                fb.QUEUED, live.code, "no answer yet; it will be sent",
+                source=live.source, reply=live.reply,
+            )  # fmt: skip
+
+    @property
+    def waiting(self) -> int:
+        """Scans still waiting for their first answer."""
+        with self._lock:
+            return len(self._live)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def _run_source(self, source: Source, stop: threading.Event) -> None:
+        try:
+            source.run(self.submit, stop)
+        except SourceError as exc:
+            log.error("%s: %s", source.label, exc)
+            self.feedback.report(fb.REJECTED, source.label, f"source stopped: {exc}")
+        except Exception:
+            log.exception("%s crashed", source.label)
+
+    def run(self, sources: Sequence[Source], stop: threading.Event) -> None:
+        """Run until ``stop`` is set or every source has ended (e.g. stdin closed)."""
+        self.outbox.prune()
+        sync_stop = threading.Event()
+        sync_thread = threading.Thread(
+            target=self.syncer.run, args=(sync_stop,), name="sync", daemon=True
+        )
+        sync_thread.start()
+        threads = [
+            threading.Thread(target=self._run_source, args=(s, stop), name=s.label, daemon=True)
+            for s in sources
+        ]
+        for t in threads:
+            t.start()
+        try:
+            while not stop.is_set():
+                try:
+                    self.handle(self._queue.get(timeout=0.2))
+                    continue
+                except queue.Empty:
+                    pass
+                self.expire_live()
+                if not any(t.is_alive() for t in threads) and self._queue.empty():
+                    break
+            # Sources ended: give the scans just made a last chance at a server answer.
+            deadline = time.monotonic() + self.answer_wait
+            while self.waiting and time.monotonic() < deadline and not stop.is_set():
+                time.sleep(0.05)
+            self.expire_live()
+        finally:
+            stop.set()
+            # Scans already read from a device are committed before exiting.
+            while not self._queue.empty():
+                self.handle(self._queue.get_nowait())
+            sync_stop.set()
+            self.syncer.kick()
+            sync_thread.join(timeout=self.config.request_timeout + 5)

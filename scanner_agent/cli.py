@@ -1,0 +1,327 @@
+"""``scanner-agent``: run, status, doctor, test-scan and decode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import AgentConfig, ConfigError, load_config, parse_source, user_state_dir
+
+log = logging.getLogger("scanner_agent")
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+            help="TOML configuration file (default: the per-user or system file).",
+        ),
+        click.option("--server", "server_url", help="Tracker server URL, e.g. https://host."),
+        click.option("--token", help="Device token (or SCANNER_AGENT_TOKEN)."),
+        click.option("--station", help="Station code sent with each scan."),
+        click.option(
+            "--outbox", type=click.Path(dir_okay=False, path_type=Path),
+            help="Outbox SQLite file.",
+        ),
+        click.option(
+            "--source", "sources", multiple=True, metavar="TYPE[:DEVICE]",
+            help="Scan source, repeatable: stdin, evdev:/dev/input/by-id/..., evdev:VID:PID, "
+            "serial:COM3, serial:VID:PID, camera:0, camera:clip.mp4 (replaces the file's).",
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Log debug details to the console."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(
+    config_path: Path | None,
+    server_url: str | None,
+    token: str | None,
+    station: str | None,
+    outbox: Path | None,
+    sources: tuple[str, ...],
+) -> AgentConfig:
+    try:
+        parsed = tuple(parse_source(s, f"--source {s}") for s in sources)
+        return load_config(
+            config_path,
+            server_url=server_url,
+            token=token,
+            station=station,
+            outbox=outbox,
+            sources=parsed or None,
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _setup_logging(config: AgentConfig, verbose: bool, to_file: bool) -> Path | None:
+    root = logging.getLogger("scanner_agent")
+    root.setLevel(logging.DEBUG)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.addHandler(console)
+    if not to_file:
+        return None
+    path = config.log_file or (user_state_dir() / "agent.log")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=config.log_max_bytes, backupCount=config.log_backups, encoding="utf-8"
+    )
+    handler.setLevel(getattr(logging, config.log_level.upper(), logging.INFO))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    return path
+
+
+def _client(config: AgentConfig) -> Any:
+    from .client import TrackerClient
+
+    return TrackerClient(config.server_url, config.token, config.request_timeout)
+
+
+@click.group()
+@click.version_option("0.1.0", prog_name="scanner-agent")
+def main() -> None:
+    """Read barcode scanners and send each scan to the dossier tracker, never losing one."""
+
+
+@main.command()
+@_common
+def run(
+    config_path: Path | None,
+    server_url: str | None,
+    token: str | None,
+    station: str | None,
+    outbox: Path | None,
+    sources: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Read the configured scanners and send scans until stopped (Ctrl+C or SIGTERM)."""
+    from .agent import Agent
+    from .feedback import Feedback
+    from .outbox import Outbox
+    from .sources import SourceError, build_source
+
+    config = _load(config_path, server_url, token, station, outbox, sources)
+    try:
+        config.require_server()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    log_path = _setup_logging(config, verbose, to_file=True)
+    try:
+        built = [build_source(s) for s in config.sources]
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        if hasattr(signal, "SIGBREAK"):  # Ctrl+Break / service stop on Windows
+            signal.signal(signal.SIGBREAK, _stop)
+    with Outbox(config.outbox) as box:
+        agent = Agent(
+            config,
+            box,
+            _client(config),
+            Feedback(sound=config.sound, sound_dir=config.sound_dir),
+        )
+        names = ", ".join(s.label for s in built)
+        click.echo(
+            f"scanner-agent: {names} -> {config.server_url} "
+            f"(station {config.station or '-'}; outbox {config.outbox}; log {log_path})",
+            err=True,
+        )
+        try:
+            agent.run(built, stop)
+        except KeyboardInterrupt:
+            stop.set()
+        stats = box.stats()
+    if stats.pending:
+        click.echo(f"{stats.pending} scan(s) still queued; they will be sent on the next run.",
+                   err=True)  # fmt: skip
+
+
+def _age(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    try:
+        then = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    seconds = max(0.0, time.time() - then.timestamp())
+    if seconds < 120:
+        span = f"{seconds:.0f} s"
+    elif seconds < 7200:
+        span = f"{seconds / 60:.0f} min"
+    elif seconds < 172800:
+        span = f"{seconds / 3600:.1f} h"
+    else:
+        span = f"{seconds / 86400:.1f} days"
+    return f"{iso} ({span} ago)"
+
+
+@main.command()
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(
+    config_path: Path | None,
+    server_url: str | None,
+    token: str | None,
+    station: str | None,
+    outbox: Path | None,
+    sources: tuple[str, ...],
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Queue depth, oldest pending scan, last sync, last error and refused scans."""
+    from .outbox import Outbox
+
+    config = _load(config_path, server_url, token, station, outbox, sources)
+    if not config.outbox.exists():
+        raise click.ClickException(f"no outbox at {config.outbox}: the agent has not run yet")
+    with Outbox(config.outbox) as box:
+        stats = box.stats()
+        rejected = box.recent_rejected(5)
+    if as_json:
+        data = dict(stats.__dict__)
+        data["recent_rejected"] = [
+            {"seq": r.seq, "code": r.code, "reason": r.result_reason, "message": r.result_message}
+            for r in rejected
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(f"outbox:          {config.outbox}")
+    click.echo(f"device id:       {stats.device_id}")
+    click.echo(f"queued:          {stats.pending}")
+    click.echo(f"oldest queued:   {_age(stats.oldest_pending_at)}")
+    if stats.pending and stats.next_attempt_at:
+        wait = stats.next_attempt_at - time.time()
+        click.echo(f"next attempt:    {'now' if wait <= 0 else f'in {wait:.0f} s'}")
+    click.echo(f"delivered:       {stats.delivered}")
+    click.echo(f"refused:         {stats.rejected}")
+    click.echo(f"last sync:       {_age(stats.last_sync_at)}")
+    error = f"{stats.last_error} at {stats.last_error_at}" if stats.last_error else "-"
+    click.echo(f"last error:      {error}")
+    for r in rejected:
+        click.echo(f"  refused #{r.seq} {r.code}: {r.result_reason} {r.result_message or ''}")
+
+
+@main.command("test-scan")
+@_common
+@click.argument("code")
+@click.option("--dry-run", is_flag=True, help="Only say how the code is recognized.")
+def test_scan(
+    config_path: Path | None,
+    server_url: str | None,
+    token: str | None,
+    station: str | None,
+    outbox: Path | None,
+    sources: tuple[str, ...],
+    verbose: bool,
+    code: str,
+    dry_run: bool,
+) -> None:
+    """Queue CODE as if it had been scanned, send it, and show the server's answer."""
+    from .agent import Agent
+    from .codes import CodeRules, Unrecognized
+    from .feedback import Feedback
+    from .outbox import Outbox
+    from .sources import RawScan
+
+    config = _load(config_path, server_url, token, station, outbox, sources)
+    _setup_logging(config, verbose, to_file=False)
+    found = CodeRules(config.official_code_pattern).recognize(code)
+    if dry_run or isinstance(found, Unrecognized):
+        if isinstance(found, Unrecognized):
+            click.echo(f"not sent: {found.code!r} is {found.reason} ({found.message})")
+            sys.exit(2)
+        click.echo(f"{found.code}: {found.kind}")
+        return
+    try:
+        config.require_server()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with Outbox(config.outbox) as box:
+        agent = Agent(config, box, _client(config), Feedback(sound=config.sound))
+        row = agent.handle(RawScan(code, "test-scan"))
+        report = agent.syncer.drain(max_batches=50)
+        agent.expire_live(everything=True)
+        if report.error:
+            click.echo(f"server: {report.error}", err=True)
+        assert row is not None
+        final = box.get(row.seq)
+    if final is not None and final.status == "pending":
+        sys.exit(3)
+    if final is not None and final.status == "rejected":
+        sys.exit(4)
+
+
+@main.command()
+@_common
+def doctor(
+    config_path: Path | None,
+    server_url: str | None,
+    token: str | None,
+    station: str | None,
+    outbox: Path | None,
+    sources: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """List scanners, serial ports and cameras; check the outbox, the server and the token."""
+    from .doctor import run_doctor
+
+    config = _load(config_path, server_url, token, station, outbox, sources)
+    _setup_logging(config, verbose, to_file=False)
+    problems = run_doctor(config, click.echo)
+    if problems:
+        raise click.ClickException(f"{problems} problem(s) found")
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image and line.")
+def decode(images: tuple[str, ...], as_json: bool) -> None:
+    """Decode IMAGES with the camera source's decoder chain (raw, unfiltered texts)."""
+    from .decode import DecoderUnavailable, decode_path
+
+    failed = 0
+    for path in images:
+        record: dict[str, Any] = {"path": path, "codes": []}
+        try:
+            record["codes"] = [d.text for d in decode_path(path)]
+        except DecoderUnavailable as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (OSError, ValueError) as exc:
+            record["error"] = str(exc)
+            failed += 1
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        elif "error" in record:
+            click.echo(f"{path}: error: {record['error']}")
+        else:
+            click.echo(f"{path}: {' | '.join(record['codes']) or '(nothing)'}")
+    if failed == len(images):
+        sys.exit(1)

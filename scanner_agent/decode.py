@@ -1,0 +1,303 @@
+"""Barcode decoding chain shared by the camera source and ``scanner-agent decode``.
+
+Measured on this project's corpus (``../shared/bench/barcodes``): zxing-cpp reads the most codes
+and is the fastest, and it is the only decoder here that reads DataMatrix; pyzbar rescues some
+codes zxing-cpp misses. Both scan rows and columns only, so a Code 128 tilted by 12° or more is
+missed by both: the later stages locate the code region (OpenCV's barcode *detector*, used only
+to find boxes, never to decode: it cannot decode Code 128 and returns wrong EAN numbers), turn it
+upright, upscale it and decode again, then retry the whole image at several angles, then try
+simple image enhancements. The chain stops at the first stage that reads something, so a clean
+frame costs one zxing-cpp call.
+
+OpenCV, numpy, zxing-cpp and pyzbar are imported lazily (the ``camera`` extra), so the agent
+runs with a keyboard or serial scanner without them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    Image = np.ndarray[Any, Any]
+else:
+    Image = Any
+
+#: Angles (degrees) of the whole-image retry; zxing-cpp's own ``try_rotate`` covers 90° steps,
+#: and a row scan tolerates roughly ±10°, so 15° steps over a quarter turn cover every tilt.
+ROTATION_ANGLES: tuple[int, ...] = (15, 30, 45, 60, 75)
+#: Region crops are upscaled until their longer side reaches this many pixels (at most 4×).
+REGION_TARGET_PX = 900
+#: Images smaller than this (longer side, pixels) get a 2× upscaled retry.
+SMALL_IMAGE_PX = 1000
+MAX_REGIONS = 4
+#: Small soft images are upscaled to this size (longer side) before the unsharp mask.
+SHARPEN_PX = 800
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One code read from an image.
+
+    :param text: the decoded text, exactly as the decoder returned it (no normalization).
+    :param format: the symbology, e.g. ``"Code128"`` or ``"QRCode"``.
+    :param decoder: ``"zxing-cpp"`` or ``"pyzbar"``.
+    :param stage: the chain stage that read it (``direct``, ``region``, ``rotate``, ``enhance``).
+    """
+
+    text: str
+    format: str
+    decoder: str
+    stage: str
+
+
+class DecoderUnavailable(RuntimeError):
+    """The ``camera`` extra (opencv-python, zxing-cpp, pyzbar, numpy) is not installed."""
+
+
+def _require() -> tuple[Any, Any, Any]:
+    try:
+        import cv2
+        import numpy
+        import zxingcpp
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        msg = (
+            f"camera decoding needs the 'camera' extra (opencv-python, zxing-cpp, pyzbar, "
+            f"numpy): {exc}"
+        )
+        raise DecoderUnavailable(msg) from exc
+    return cv2, numpy, zxingcpp
+
+
+def _pyzbar() -> Any | None:
+    try:
+        from pyzbar import pyzbar
+    except (ImportError, OSError):  # OSError: libzbar0 missing on Linux
+        return None
+    return pyzbar
+
+
+def load_image(path: str | Path) -> Image:
+    """Read an image file as 8-bit grayscale.
+
+    ``cv2.imread`` cannot open non-ASCII paths on Windows, so the bytes are read by Python.
+
+    :raises ValueError: if the file is not an image OpenCV can read.
+    """
+    cv2, np, _ = _require()
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        msg = f"{path}: not an image OpenCV can read"
+        raise ValueError(msg)
+    return image
+
+
+def to_gray(frame: Image) -> Image:
+    """Return an 8-bit single-channel view of a BGR, BGRA or grayscale frame."""
+    cv2, np, _ = _require()
+    if frame.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        frame = cv2.cvtColor(frame, code)
+    if frame.dtype != np.uint8:
+        frame = cv2.normalize(frame, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    return frame
+
+
+# -- single decoders ---------------------------------------------------------------------------
+
+
+def read_zxing(gray: Image, stage: str = "direct", **options: Any) -> list[Decoded]:
+    """Decode with zxing-cpp, returning raw text (``TextMode.Plain``: no ``<GS>`` escapes)."""
+    _, _, zxingcpp = _require()
+    found = zxingcpp.read_barcodes(gray, text_mode=zxingcpp.TextMode.Plain, **options)
+    return [
+        Decoded(b.text, str(b.format).replace(" ", ""), "zxing-cpp", stage)
+        for b in found
+        if b.valid and b.text
+    ]
+
+
+def _bytes_to_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_pyzbar(gray: Image, stage: str = "direct") -> list[Decoded]:
+    """Decode with pyzbar (ZBar); returns nothing when pyzbar or libzbar is missing."""
+    pyzbar = _pyzbar()
+    if pyzbar is None:
+        return []
+    return [
+        Decoded(_bytes_to_text(s.data), str(s.type), "pyzbar", stage)
+        for s in pyzbar.decode(gray)
+        if s.data
+    ]
+
+
+def read_opencv_barcode(gray: Image) -> list[Decoded]:
+    """OpenCV's ``cv2.barcode`` decoder: for the benchmark only, never part of the chain."""
+    cv2, _, _ = _require()
+    detector = cv2.barcode.BarcodeDetector()
+    ok, texts, types, _ = detector.detectAndDecodeWithType(gray)
+    if not ok:
+        return []
+    return [Decoded(t, str(k), "opencv", "direct") for t, k in zip(texts, types, strict=False) if t]
+
+
+# -- chain stages ------------------------------------------------------------------------------
+
+
+def _both(gray: Image, stage: str) -> list[Decoded]:
+    found = read_zxing(gray, stage)
+    return found or read_pyzbar(gray, stage)
+
+
+def _stage_direct(gray: Image) -> list[Decoded]:
+    return _both(gray, "direct")
+
+
+_detector: Any = None
+
+
+def _locate_regions(gray: Image) -> list[Any]:
+    """Boxes (4×2 float arrays) of likely 1D codes, from OpenCV's detector (location only)."""
+    global _detector
+    cv2, np, _ = _require()
+    if not hasattr(cv2, "barcode"):
+        return []
+    if _detector is None:
+        _detector = cv2.barcode.BarcodeDetector()
+    ok, points = _detector.detect(gray)
+    if not ok or points is None:
+        return []
+    boxes = [np.asarray(p, dtype=np.float32).reshape(4, 2) for p in points]
+    boxes.sort(key=lambda b: -cv2.contourArea(b))
+    return boxes[:MAX_REGIONS]
+
+
+def _upright_crop(gray: Image, box: Any) -> Image:
+    """Rotate ``box`` to horizontal, crop it with a quiet-zone margin and upscale it."""
+    cv2, np, _ = _require()
+    (cx, cy), (w, h), angle = cv2.minAreaRect(box)
+    if w < h:
+        w, h, angle = h, w, angle + 90.0
+    # Margins: the detector's box hugs the bars; Code 128 needs ≥10 modules of quiet zone.
+    w, h = w * 1.3 + 20, h * 1.5 + 20
+    scale = min(4.0, max(1.0, REGION_TARGET_PX / max(w, 1.0)))
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    out_w, out_h = int(w * scale), int(h * scale)
+    matrix[0, 2] += out_w / 2 - cx
+    matrix[1, 2] += out_h / 2 - cy
+    return cv2.warpAffine(
+        gray, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _stage_region(gray: Image) -> list[Decoded]:
+    found: list[Decoded] = []
+    for box in _locate_regions(gray):
+        crop = _upright_crop(gray, box)
+        found.extend(_both(crop, "region"))
+    return found
+
+
+def rotate_image(gray: Image, angle: float) -> Image:
+    """Rotate the whole image by ``angle`` degrees, growing the canvas so nothing is cut."""
+    cv2, np, _ = _require()
+    h, w = gray.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(h * sin + w * cos), int(h * cos + w * sin)
+    matrix[0, 2] += new_w / 2 - w / 2
+    matrix[1, 2] += new_h / 2 - h / 2
+    # A white border (paper) rather than a replicated edge: smeared edge pixels form fake bars.
+    return cv2.warpAffine(
+        gray, matrix, (new_w, new_h), borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    )
+
+
+def _stage_rotate(gray: Image) -> list[Decoded]:
+    for angle in ROTATION_ANGLES:
+        found = _both(rotate_image(gray, angle), "rotate")
+        if found:
+            return found
+    return []
+
+
+def _stage_enhance(gray: Image) -> list[Decoded]:
+    cv2, _, zxingcpp = _require()
+    # Halftone or noisy prints: a light blur merges the dots into modules.
+    found = _both(cv2.GaussianBlur(gray, (5, 5), 0), "enhance")
+    if found:
+        return found
+    longest = max(gray.shape[:2])
+    if longest >= SMALL_IMAGE_PX:
+        return []
+    found = _both(cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), "enhance")
+    if found:
+        return found
+    # Soft, unevenly lit photos (a code on cloth): upscale to SHARPEN_PX, unsharp mask, then a
+    # global threshold instead of the local one.
+    scale = SHARPEN_PX / longest
+    big = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    sharp = cv2.addWeighted(big, 3.0, cv2.GaussianBlur(big, (0, 0), 5), -2.0, 0)
+    return read_zxing(sharp, "enhance", binarizer=zxingcpp.Binarizer.GlobalHistogram)
+
+
+Stage = Callable[[Image], list[Decoded]]
+
+#: The chain, in order; the first stage that reads anything ends it.
+CHAIN: tuple[tuple[str, Stage], ...] = (
+    ("direct", _stage_direct),
+    ("region", _stage_region),
+    ("rotate", _stage_rotate),
+    ("enhance", _stage_enhance),
+)
+
+
+def _unique(found: Iterable[Decoded]) -> list[Decoded]:
+    seen: set[str] = set()
+    out: list[Decoded] = []
+    for d in found:
+        if d.text not in seen:
+            seen.add(d.text)
+            out.append(d)
+    return out
+
+
+def decode_frame(
+    frame: Image,
+    *,
+    deadline: float | None = None,
+    stages: Sequence[tuple[str, Stage]] = CHAIN,
+) -> list[Decoded]:
+    """Run the decoder chain on one image or video frame.
+
+    :param frame: a BGR, BGRA or grayscale image (numpy array).
+    :param deadline: a ``time.monotonic()`` value; stages not started by then are skipped, so a
+        camera keeps its frame rate. ``None`` runs the whole chain.
+    :param stages: the chain to run (the default is :data:`CHAIN`).
+    :returns: distinct codes, in the order found, from the first stage that read any.
+    :raises DecoderUnavailable: without the ``camera`` extra.
+    """
+    gray = to_gray(frame)
+    for _name, stage in stages:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        found = stage(gray)
+        if found:
+            return _unique(found)
+    return []
+
+
+def decode_path(path: str | Path) -> list[Decoded]:
+    """Load an image file and run the whole chain on it."""
+    return decode_frame(load_image(path))
