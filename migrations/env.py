@@ -7,10 +7,9 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from alembic import context
 
-from app.db import Base
-
 # Import every model module so that the metadata is complete.
 from app.auth import models as _auth  # noqa: F401
+from app.db import Base
 from app.offices import models as _offices  # noqa: F401
 from app.procedures import models as _procedures  # noqa: F401
 from app.tracking import models as _tracking  # noqa: F401

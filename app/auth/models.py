@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,8 +40,8 @@ class User(db.Model):
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
     # Supervisors and admins may see every office of their province.
     province_scope: Mapped[bool] = mapped_column(default=False)
-    badge: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
-    password_hash: Mapped[Optional[str]] = mapped_column(sa.String(256))
+    badge: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[created_at]
 
@@ -62,8 +61,8 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100), default="")
     created_at: Mapped[created_at]
-    revoked_at: Mapped[Optional[dt.datetime]]
-    last_used_at: Mapped[Optional[dt.datetime]]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
 
@@ -81,8 +80,8 @@ class Device(db.Model):
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[created_at]
-    revoked_at: Mapped[Optional[dt.datetime]]
-    last_seen_at: Mapped[Optional[dt.datetime]]
+    revoked_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
 
     office: Mapped[Office] = relationship()
     stations: Mapped[list[Station]] = relationship(secondary=device_station,

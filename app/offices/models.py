@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,7 +74,7 @@ class CalendarOverride(db.Model):
     __table_args__ = (sa.UniqueConstraint("office_id", "day"),)
 
     id: Mapped[intpk]
-    office_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"), index=True)
     day: Mapped[dt.date]
     kind: Mapped[OverrideKind]
     note: Mapped[str] = mapped_column(sa.String(200), default="")

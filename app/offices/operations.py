@@ -111,7 +111,7 @@ def calendar_for(office: Office) -> WorkCalendar:
         .order_by(CalendarOverride.day)).all()
     # An office's own override beats the province-wide one for the same day.
     by_day: dict[dt.date, OverrideKind] = {}
-    for day, kind, office_id in sorted(rows, key=lambda r: r.office_id is not None):
+    for day, kind, _office in sorted(rows, key=lambda r: r.office_id is not None):
         by_day[day] = kind
     days_off = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.DAY_OFF)
     working = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.WORKING_DAY)

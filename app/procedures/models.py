@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import decimal
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,12 +73,12 @@ class ProcedureStep(db.Model):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure_version.id"), index=True)
     position: Mapped[int]
     name: Mapped[name200]
-    station_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("station.id"), index=True)
-    station_kind: Mapped[Optional[StationKind]]
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"), index=True)
+    station_kind: Mapped[StationKind | None]
     budget_hours: Mapped[decimal.Decimal] = mapped_column(Hours)
 
     version: Mapped[ProcedureVersion] = relationship(back_populates="steps")
-    station: Mapped[Optional[Station]] = relationship()
+    station: Mapped[Station | None] = relationship()
 
     def matches(self, station: Station) -> bool:
         if self.station_id is not None:

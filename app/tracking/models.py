@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -83,8 +83,8 @@ class Dossier(db.Model):
         sa.ForeignKey("procedure_version.id"), index=True)
     receiving_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
     competent_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
-    reception_station_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("station.id"))
-    received_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    reception_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     # Personal data (Decree 13/2023): never shown to an unauthenticated caller.
     applicant_name: Mapped[str] = mapped_column(sa.String(200))
@@ -106,17 +106,17 @@ class Dossier(db.Model):
     # Derived from the events by tracking.state.replay; stored so lists and reports are cheap.
     status: Mapped[DossierStatus] = mapped_column(
         sa.Enum(DossierStatus, native_enum=False, length=32), index=True)
-    current_station_id: Mapped[Optional[int]] = mapped_column(
+    current_station_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("station.id"), index=True)
-    current_holder_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    current_holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     plan_position: Mapped[int] = mapped_column(default=0)
-    paused_since: Mapped[Optional[dt.datetime]]
-    last_event_at: Mapped[Optional[dt.datetime]]
-    last_event_uuid: Mapped[Optional[uuid.UUID]] = mapped_column(sa.Uuid)
+    paused_since: Mapped[dt.datetime | None]
+    last_event_at: Mapped[dt.datetime | None]
+    last_event_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     paused_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
     supplement_count: Mapped[int] = mapped_column(default=0)
-    finished_at: Mapped[Optional[dt.datetime]]
-    returned_at: Mapped[Optional[dt.datetime]]
+    finished_at: Mapped[dt.datetime | None]
+    returned_at: Mapped[dt.datetime | None]
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -125,11 +125,11 @@ class Dossier(db.Model):
     procedure_version: Mapped[ProcedureVersion] = relationship()
     receiving_office: Mapped[Office] = relationship(foreign_keys=[receiving_office_id])
     competent_office: Mapped[Office] = relationship(foreign_keys=[competent_office_id])
-    reception_station: Mapped[Optional[Station]] = relationship(
+    reception_station: Mapped[Station | None] = relationship(
         foreign_keys=[reception_station_id])
-    current_station: Mapped[Optional[Station]] = relationship(foreign_keys=[current_station_id])
-    current_holder: Mapped[Optional[User]] = relationship(foreign_keys=[current_holder_id])
-    received_by: Mapped[Optional[User]] = relationship(foreign_keys=[received_by_id])
+    current_station: Mapped[Station | None] = relationship(foreign_keys=[current_station_id])
+    current_holder: Mapped[User | None] = relationship(foreign_keys=[current_holder_id])
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
     events: WriteOnlyMapped[ScanEvent] = relationship(
         back_populates="dossier", order_by="ScanEvent.corrected_at")
 
@@ -148,24 +148,24 @@ class ScanEvent(db.Model):
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"))
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"), index=True)
     action: Mapped[ScanAction] = mapped_column(sa.Enum(ScanAction, native_enum=False, length=32))
-    actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     actor_raw: Mapped[str] = mapped_column(sa.String(64), default="")
-    device_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("device.id"), index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("user_account.id"))
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     code_scanned: Mapped[str] = mapped_column(sa.String(512))
-    seq: Mapped[Optional[int]] = mapped_column(sa.BigInteger)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     scanned_at: Mapped[dt.datetime]
-    sent_at: Mapped[Optional[dt.datetime]]
+    sent_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime]
     corrected_at: Mapped[dt.datetime]
     # Why the scan makes no sense (after_close, off_plan, ...), recomputed on every replay.
-    flag: Mapped[Optional[str]] = mapped_column(sa.String(32))
+    flag: Mapped[str | None] = mapped_column(sa.String(32))
 
     dossier: Mapped[Dossier] = relationship(back_populates="events")
     station: Mapped[Station] = relationship()
-    actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])
-    device: Mapped[Optional[Device]] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    device: Mapped[Device | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<ScanEvent {self.uuid} {self.action.name}>"
