@@ -73,8 +73,10 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.tracking.api import bp as api_bp
+    from app.tracking.views import bp as tracking_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(tracking_bp)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

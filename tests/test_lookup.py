@@ -81,3 +81,24 @@ def test_reprinted_receipt_link_still_opens_the_timeline(app, client, office: Of
         db.session.commit()
     assert again == d["lookup_url"]
     assert client.get(lookup_path(again)).status_code == 200
+
+
+def test_receipt_qr_link_opens_a_page_with_the_steps(client, office: Office):
+    d = office.intake(client)
+    response = client.get(urlsplit(d["lookup_url"]).path + "?" + urlsplit(d["lookup_url"]).query)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Đăng ký khai sinh" in page and "Được tiếp nhận" in page
+    assert "Quá trình giải quyết" in page and "Bộ phận một cửa" in page
+    for item in PERSONAL:
+        assert item not in page
+
+
+def test_kiosk_form_redirects_to_the_dossier_and_unknown_codes_say_so(client, office: Office):
+    d = office.intake(client)
+    redirect = client.get(f"/lookup?code={d['tracking_number']}")
+    assert redirect.status_code == 302
+    assert client.get(redirect.headers["Location"]).status_code == 200
+    missing = client.get("/lookup/000.00.19.H12-200101-0001")
+    assert missing.status_code == 404
+    assert "Không tìm thấy hồ sơ" in missing.get_data(as_text=True)

@@ -1,0 +1,50 @@
+"""Citizen-facing HTML: the page the receipt QR opens, and the kiosk's code form (thin)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from app.db import utcnow
+from app.errors import NotFound
+from app.extensions import limiter
+from app.offices.operations import calendar_for
+from app.tracking import operations as ops
+from app.tracking import queries, schemas
+
+bp = Blueprint("tracking", __name__)
+
+
+def _lookup_limit() -> str:
+    return str(current_app.config["LOOKUP_RATE_LIMIT"])
+
+
+@bp.get("/lookup")
+def lookup_form() -> ResponseReturnValue:
+    """The kiosk form: type or scan the dossier code (and the secret from the receipt)."""
+    code = request.args.get("code", "").strip()
+    if code:
+        return redirect(url_for("tracking.lookup_page", code=code,
+                                t=request.args.get("t") or None))
+    return render_template("tracking/lookup_form.html")
+
+
+@bp.get("/lookup/<path:code>")
+@limiter.limit(_lookup_limit)
+def lookup_page(code: str) -> ResponseReturnValue:
+    """Where the citizen's dossier is; the step timeline when the receipt secret is given."""
+    secret = request.args.get("t") or None
+    try:
+        dossier = ops.resolve_dossier(code)
+        if secret is not None and not ops.check_lookup_secret(dossier, secret):
+            raise NotFound("wrong secret")
+    except NotFound:
+        return render_template("tracking/lookup_form.html", code=code, not_found=True), 404
+    calendar = calendar_for(dossier.receiving_office)
+    now = utcnow()
+    verdict = queries.dossier_verdict(dossier, calendar, now,
+                                      current_app.config["APPROACHING_DUE_HOURS"])
+    info = schemas.public_dossier(dossier, calendar.tz, verdict)
+    steps = queries.timeline(dossier, calendar, now) if secret else []
+    return render_template("tracking/lookup.html", d=info, steps=steps, tz=calendar.tz,
+                           labels=queries.VERDICT_LABELS)
