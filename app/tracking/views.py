@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -13,6 +16,16 @@ from app.tracking import operations as ops
 from app.tracking import queries, schemas
 
 bp = Blueprint("tracking", __name__)
+
+
+@bp.app_template_filter("vntime")
+def vn_time(value: str | dt.datetime | None, tz: Any = None) -> str:
+    """``08:07 22/11/2026``, the way Vietnamese forms write an instant."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return (value.astimezone(tz) if tz else value).strftime("%H:%M %d/%m/%Y")
 
 
 def _lookup_limit() -> str:
