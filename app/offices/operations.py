@@ -7,6 +7,7 @@ import functools
 import logging
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 
 from app.db import db
 from app.errors import Conflict, NotFound, ValidationError
@@ -82,6 +83,8 @@ def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKin
                           note: str = "") -> CalendarOverride:
     """Declare an extra day off or a make-up working day (for one office or everywhere)."""
     office_id = office.id if office else None
+    if has_app_context():
+        g.pop("_calendars", None)
     row = db.session.scalar(sa.select(CalendarOverride).where(
         CalendarOverride.office_id.is_(None) if office_id is None
         else CalendarOverride.office_id == office_id,
@@ -103,7 +106,22 @@ def _calendar(hours: str, tz: str, days_off: tuple[dt.date, ...],
 
 
 def calendar_for(office: Office) -> WorkCalendar:
-    """The office's working calendar: public holidays, shipped swaps and admin overrides."""
+    """The office's working calendar: public holidays, shipped swaps and admin overrides.
+
+    Read once per request (a batch of scans touches many dossiers of the same office).
+    """
+    cache: dict[int, WorkCalendar] | None = None
+    if has_app_context():
+        cache = g.setdefault("_calendars", {})
+        if office.id in cache:
+            return cache[office.id]
+    calendar = _load_calendar(office)
+    if cache is not None:
+        cache[office.id] = calendar
+    return calendar
+
+
+def _load_calendar(office: Office) -> WorkCalendar:
     rows = db.session.execute(
         sa.select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.office_id)
         .where(sa.or_(CalendarOverride.office_id.is_(None),
