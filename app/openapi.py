@@ -93,7 +93,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def build_spec(server_url: str) -> dict[str, Any]:
-    bearer = [{"bearer": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     reference = {"name": "reference", "in": "path", "required": True, "schema": _STRING,
                  "description": "Official code, tracking number or receipt URL"}
     paths: dict[str, Any] = {

@@ -8,7 +8,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import created_at, db, intpk, name200
+from app.db import Base, created_at, db, intpk, name200
 from app.offices.models import Office, Station
 
 
@@ -30,7 +30,7 @@ device_station = sa.Table(
 )
 
 
-class User(db.Model):
+class User(Base):
     __tablename__ = "user_account"
 
     id: Mapped[intpk]
@@ -51,7 +51,7 @@ class User(db.Model):
         return f"<User {self.username} {self.role.name}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A personal bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
@@ -70,7 +70,7 @@ class ApiToken(db.Model):
         return f"<ApiToken {self.id} of user {self.user_id}>"
 
 
-class Device(db.Model):
+class Device(Base):
     """A scanner agent, bound to the stations it may scan at."""
 
     __tablename__ = "device"

@@ -8,7 +8,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import code32, created_at, db, intpk, name200
+from app.db import Base, code32, created_at, intpk, name200
 
 
 class StationKind(enum.Enum):
@@ -25,7 +25,7 @@ class OverrideKind(enum.Enum):
     WORKING_DAY = "working day"
 
 
-class Office(db.Model):
+class Office(Base):
     """A one-stop centre or agency; ``code`` is its QCVN 102 agency code (``000.00.19.H12``)."""
 
     __tablename__ = "office"
@@ -48,7 +48,7 @@ class Office(db.Model):
         return f"<Office {self.code}>"
 
 
-class Station(db.Model):
+class Station(Base):
     """A scan point in an office: where a dossier can be said to be."""
 
     __tablename__ = "station"
@@ -67,7 +67,7 @@ class Station(db.Model):
         return f"<Station {self.code}>"
 
 
-class CalendarOverride(db.Model):
+class CalendarOverride(Base):
     """An admin's extra day off or make-up working day; ``office_id`` NULL applies everywhere."""
 
     __tablename__ = "calendar_override"

@@ -7,14 +7,14 @@ import decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import created_at, db, intpk, name200
+from app.db import Base, created_at, intpk, name200
 from app.offices.models import Station, StationKind
 from app.worktime import DurationUnit, format_duration
 
 Hours = sa.Numeric(10, 2)
 
 
-class Procedure(db.Model):
+class Procedure(Base):
     """A TTHC from the national catalogue, e.g. ``1.001193`` "Đăng ký khai sinh"."""
 
     __tablename__ = "procedure"
@@ -37,7 +37,7 @@ class Procedure(db.Model):
         return f"<Procedure {self.code}>"
 
 
-class ProcedureVersion(db.Model):
+class ProcedureVersion(Base):
     """The legal duration and step plan in force from one date; dossiers keep theirs."""
 
     __tablename__ = "procedure_version"
@@ -63,7 +63,7 @@ class ProcedureVersion(db.Model):
         return f"<ProcedureVersion {self.procedure_id} v{self.version}>"
 
 
-class ProcedureStep(db.Model):
+class ProcedureStep(Base):
     """One step of the internal plan: where the file goes and its budget in working hours."""
 
     __tablename__ = "procedure_step"

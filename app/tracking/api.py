@@ -82,10 +82,10 @@ def _intake_request(body: dict[str, Any]) -> ops.IntakeRequest:
         competent = get_office(schemas.text(body, "competent_office", max_len=32))
     station = None
     if body.get("station") is not None:
-        code = schemas.text(body, "station", max_len=32).upper()
-        station = next((s for s in principal.scan_stations() if s.code == code), None)
+        wanted = schemas.text(body, "station", max_len=32).upper()
+        station = next((s for s in principal.scan_stations() if s.code == wanted), None)
         if station is None:
-            raise ValidationError(f"station {code} is not one of your office's stations")
+            raise ValidationError(f"station {wanted} is not one of your office's stations")
     code = schemas.text(body, "code", max_len=64).upper() or None
     received_at = None
     if body.get("received_at") is not None:
@@ -128,6 +128,7 @@ def create_dossier() -> ResponseReturnValue:
 
     dossier, created, link = commit_with_retry(work)
     tz = calendar_for(dossier.receiving_office).tz
+    self_link = url_for("api.get_dossier", reference=dossier.code)
     payload = {
         "created": created,
         "code": dossier.code,
@@ -136,11 +137,11 @@ def create_dossier() -> ResponseReturnValue:
         "due_at": schemas.iso(dossier.due_at, tz),
         "status": dossier.status.name.lower(),
         "lookup_url": link,
-        "links": {"self": url_for("api.get_dossier", reference=dossier.code)},
+        "links": {"self": self_link},
     }
     response = jsonify(payload)
     response.status_code = 201 if created else 200
-    response.headers["Location"] = payload["links"]["self"]
+    response.headers["Location"] = self_link
     return response
 
 

@@ -93,7 +93,8 @@ def parse_reference(text: str) -> ScannedRef:
         parts = urlsplit(text)
         segments = [unquote(s) for s in parts.path.split("/") if s]
         if len(segments) >= 2 and segments[-2] == "lookup":
-            secret = (parse_qs(parts.query).get("t") or [None])[0]
+            secrets_given = parse_qs(parts.query).get("t")
+            secret = secrets_given[0] if secrets_given else None
             ref = parse_reference(segments[-1])
             return ScannedRef(ref.kind, ref.value, secret)
         msg = "the scanned link is not a dossier receipt link"

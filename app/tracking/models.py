@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from app.auth.models import Device, User
-from app.db import created_at, db, intpk
+from app.db import Base, created_at, intpk
 from app.offices.models import Office, Station
 from app.procedures.models import ProcedureVersion
 
@@ -71,7 +71,7 @@ class ScanAction(enum.Enum):
     STOPPED = "stopped"
 
 
-class Dossier(db.Model):
+class Dossier(Base):
     """A citizen's paper file. Status, station and holder are derived from its scan events."""
 
     __tablename__ = "dossier"
@@ -137,7 +137,7 @@ class Dossier(db.Model):
         return f"<Dossier {self.code}>"
 
 
-class ScanEvent(db.Model):
+class ScanEvent(Base):
     """One scan of a dossier at a station; append-only (only the derived flag is rewritten)."""
 
     __tablename__ = "scan_event"
@@ -171,7 +171,7 @@ class ScanEvent(db.Model):
         return f"<ScanEvent {self.uuid} {self.action.name}>"
 
 
-class DailySerial(db.Model):
+class DailySerial(Base):
     """The last serial handed out per office and day (Circular 01/2018 Art. 19)."""
 
     __tablename__ = "daily_serial"

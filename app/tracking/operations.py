@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import Device, User
 from app.auth.tokens import Principal
@@ -49,15 +50,11 @@ def next_serial(office: Office, day: dt.date) -> int:
     other and get consecutive numbers on SQLite and PostgreSQL alike.
     """
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(DailySerial).values(office_id=office.id, day=day, last=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DailySerial.office_id, DailySerial.day],
-        set_={"last": DailySerial.last + 1},
-    ).returning(DailySerial.last)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(DailySerial).values(office_id=office.id, day=day, last=1)
+            .on_conflict_do_update(index_elements=[DailySerial.office_id, DailySerial.day],
+                                   set_={"last": DailySerial.last + 1})
+            .returning(DailySerial.last))
     return int(db.session.execute(stmt).scalar_one())
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 from app.offices.models import Station
 from app.procedures.models import ProcedureStep
@@ -40,10 +40,10 @@ class DossierState:
     finished_at: dt.datetime | None = None
     returned_at: dt.datetime | None = None
     last_event_at: dt.datetime | None = None
-    last_event_uuid: uuid.UUID | None = None
+    last_event_uuid: UUID | None = None
 
     @property
-    def order_key(self) -> tuple[dt.datetime, uuid.UUID] | None:
+    def order_key(self) -> tuple[dt.datetime, UUID] | None:
         if self.last_event_at is None or self.last_event_uuid is None:
             return None
         return (self.last_event_at, self.last_event_uuid)
@@ -53,14 +53,14 @@ class DossierState:
 class EventFacts:
     """What the fold needs to know of one scan."""
 
-    uuid: uuid.UUID
+    uuid: UUID
     at: dt.datetime  # corrected scan time
     action: ScanAction
     station: Station
     actor_id: int | None
 
     @property
-    def order_key(self) -> tuple[dt.datetime, uuid.UUID]:
+    def order_key(self) -> tuple[dt.datetime, UUID]:
         return (self.at, self.uuid)
 
 
@@ -142,10 +142,10 @@ def _resume(state: DossierState, at: dt.datetime,
 
 
 def replay(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[ProcedureStep],
-           working_hours: WorkingHours) -> tuple[DossierState, dict[uuid.UUID, str | None]]:
+           working_hours: WorkingHours) -> tuple[DossierState, dict[UUID, str | None]]:
     """Fold every event in corrected-time order; returns the final state and each event's flag."""
     state = initial
-    flags: dict[uuid.UUID, str | None] = {}
+    flags: dict[UUID, str | None] = {}
     for event in sorted(events, key=lambda e: e.order_key):
         state, flags[event.uuid] = apply_event(state, event, plan, working_hours)
     return state, flags
