@@ -145,24 +145,30 @@ def wrap(
 
     :param max_lines: keep at most this many lines (``None``: no limit).
     """
+    if width(text, font, size) <= max_width:
+        return [text] if text else []
+    space = width(" ", font, size)
     lines: list[str] = []
-    current = ""
+    current: list[str] = []
+    current_w = 0.0
     for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if width(candidate, font, size) <= max_width:
-            current = candidate
+        word_w = width(word, font, size)
+        if current and current_w + space + word_w <= max_width:
+            current.append(word)
+            current_w += space + word_w
             continue
         if current:
-            lines.append(current)
-        current = word
-        while width(current, font, size) > max_width and len(current) > 1:
-            cut = len(current) - 1
-            while cut > 1 and width(current[:cut], font, size) > max_width:
+            lines.append(" ".join(current))
+        while word_w > max_width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and width(word[:cut], font, size) > max_width:
                 cut -= 1
-            lines.append(current[:cut])
-            current = current[cut:]
+            lines.append(word[:cut])
+            word = word[cut:]
+            word_w = width(word, font, size)
+        current, current_w = [word], word_w
     if current:
-        lines.append(current)
+        lines.append(" ".join(current))
     if max_lines is not None and len(lines) > max_lines:
         rest = " ".join(lines[max_lines - 1 :])
         lines = lines[: max_lines - 1] + [ellipsize(rest, font, size, max_width)]

@@ -1,0 +1,185 @@
+"""The control sheet: Mẫu 05 "Phiếu kiểm soát quá trình giải quyết hồ sơ"."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from reportlab.pdfgen.canvas import Canvas
+
+from . import text as tx
+from .data import VERDICT_TEXT, ControlSheetData, FormConfig, HandoffRow
+from .dates import long_datetime, resolve_tz
+from .errors import InvalidLabelData
+from .forms import LEFT, PAGE_H, RIGHT, Flow, draw_header
+from .layout import MM
+from .pdf import finish, new_canvas
+
+SIZE = 9.0
+LEAD = SIZE * 1.3
+PAD = 1.5 * MM
+SIGN_SPACE = 11 * MM
+BLANK_ROWS = 4
+COLUMNS = (0.29, 0.32, 0.19, 0.20)
+HEADINGS = (
+    "TÊN CƠ QUAN",
+    "THỜI GIAN GIAO, NHẬN HỒ SƠ",
+    "KẾT QUẢ GIẢI QUYẾT HỒ SƠ (Trước hạn/ Đúng hạn/ Quá hạn)",
+    "GHI CHÚ",
+)
+
+
+def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None) -> bytes:
+    """Render the control sheet from the dossier's recorded handoffs.
+
+    One table row per handoff: "1. Giao: <giver>" / "2. Nhận: <receiver>", the hand-over
+    (and confirmation) times, the step's verdict and the note, with room for the two
+    signatures. The table continues on new pages with its heading repeated; with no
+    handoffs yet, blank rows are printed to fill in by hand.
+
+    :param data: the sheet's content.
+    :param forms: titles, numbers and header wording (default: Circular 01/2018).
+    :returns: the PDF bytes; identical input gives identical bytes.
+    :raises InvalidLabelData: if ``data`` is not a :class:`ControlSheetData`.
+    """
+    if not isinstance(data, ControlSheetData):
+        msg = "Dữ liệu phiếu kiểm soát phải là ControlSheetData."
+        raise InvalidLabelData(msg, field="data")
+    forms = FormConfig() if forms is None else forms
+    tz = resolve_tz(forms.tz)
+    canvas, buf = new_canvas((210 * MM, 297 * MM), forms.control_title.capitalize())
+    canvas.setSubject(data.official_code)
+    widths = [(RIGHT - LEFT) * share for share in COLUMNS]
+
+    def continuation(flow: Flow) -> None:
+        canvas.setFont(tx.ITALIC, 8.5)
+        canvas.drawRightString(
+            RIGHT,
+            PAGE_H - 8 * MM,
+            f"{forms.control_form_number} — Mã hồ sơ {data.official_code} (tiếp theo)",
+        )
+        _heading_row(flow, widths)
+
+    flow = Flow(canvas, continuation)
+    flow.y = draw_header(
+        canvas,
+        forms,
+        agency_name=data.agency_name,
+        office_name=data.office_name,
+        form_number=forms.control_form_number,
+        copy_label="",
+    )
+    flow.line(forms.control_title, tx.BOLD, 13, centered=True)
+    flow.line(f"Mã hồ sơ: {data.official_code}", tx.BOLD, 11, centered=True)
+    flow.line(f"(Kèm theo hồ sơ của: {data.applicant_name})", tx.ITALIC, 10, centered=True)
+    flow.space(2 * MM)
+    flow.field("Cơ quan (bộ phận) giải quyết hồ sơ:", data.handling_agency)
+    flow.field("Cơ quan phối hợp giải quyết hồ sơ:", "; ".join(data.coordinating_agencies))
+    flow.space(3 * MM)
+    flow.need(_heading_height(widths) + 30 * MM)
+    _heading_row(flow, widths)
+    if data.steps:
+        for step in data.steps:
+            _step_row(flow, widths, step, tz)
+    else:
+        for _ in range(BLANK_ROWS):
+            _blank_row(flow, widths)
+    return finish(canvas, buf)
+
+
+def _heading_height(widths: list[float]) -> float:
+    lines = max(
+        len(tx.wrap(h, tx.BOLD, SIZE - 0.5, w - 2 * PAD))
+        for h, w in zip(HEADINGS, widths, strict=True)
+    )
+    return lines * LEAD + 2 * PAD
+
+
+def _grid(canvas: Canvas, widths: list[float], top: float, height: float) -> None:
+    canvas.setLineWidth(0.5)
+    canvas.rect(LEFT, top - height, RIGHT - LEFT, height)
+    x = LEFT
+    for w in widths[:-1]:
+        x += w
+        canvas.line(x, top, x, top - height)
+
+
+def _heading_row(flow: Flow, widths: list[float]) -> None:
+    height = _heading_height(widths)
+    canvas = flow.canvas
+    top = flow.y
+    _grid(canvas, widths, top, height)
+    x = LEFT
+    for heading, w in zip(HEADINGS, widths, strict=True):
+        lines = tx.wrap(heading, tx.BOLD, SIZE - 0.5, w - 2 * PAD)
+        y = top - PAD - (height - 2 * PAD - len(lines) * LEAD) / 2
+        for line in lines:
+            y -= LEAD
+            canvas.setFont(tx.BOLD, SIZE - 0.5)
+            canvas.drawCentredString(x + w / 2, y + 0.3 * SIZE, line)
+        x += w
+    flow.y = top - height
+
+
+def _cell_lines(parts: list[tuple[str, str]], width: float) -> list[tuple[str, str]]:
+    """Wrap ``(font, text)`` paragraphs into ``(font, line)`` lines for a cell."""
+    out: list[tuple[str, str]] = []
+    for font, text in parts:
+        out.extend((font, line) for line in tx.wrap(text, font, SIZE, width - 2 * PAD))
+    return out
+
+
+def _step_row(flow: Flow, widths: list[float], step: HandoffRow, tz: tzinfo) -> None:
+    times = [(tx.REGULAR, f"Giao: {long_datetime(step.handed_at, tz)}")]
+    if step.received_at is not None:
+        times.append((tx.REGULAR, f"Nhận: {long_datetime(step.received_at, tz)}"))
+    cells = [
+        _cell_lines(
+            [(tx.REGULAR, f"1. Giao: {step.giver}"), (tx.REGULAR, f"2. Nhận: {step.receiver}")],
+            widths[0],
+        ),
+        _cell_lines(times, widths[1]),
+        _cell_lines([(tx.BOLD, VERDICT_TEXT[step.verdict])] if step.verdict else [], widths[2]),
+        _cell_lines([(tx.REGULAR, step.note)] if step.note else [], widths[3]),
+    ]
+    # The times cell also holds the two signatures under "Người giao" / "Người nhận".
+    text_h = max(len(cells[0]), len(cells[1]) + 1, len(cells[2]), len(cells[3])) * LEAD
+    height = text_h + SIGN_SPACE + 2 * PAD
+    flow.need(height)
+    canvas = flow.canvas
+    top = flow.y
+    _grid(canvas, widths, top, height)
+    x = LEFT
+    for index, (lines, w) in enumerate(zip(cells, widths, strict=True)):
+        y = top - PAD
+        for font, line in lines:
+            y -= LEAD
+            canvas.setFont(font, SIZE)
+            if index == 2:
+                canvas.drawCentredString(x + w / 2, y + 0.3 * SIZE, line)
+            else:
+                canvas.drawString(x + PAD, y + 0.3 * SIZE, line)
+        if index == 1:
+            y -= LEAD
+            canvas.setFont(tx.ITALIC, SIZE - 1)
+            canvas.drawCentredString(x + w / 4, y + 0.3 * SIZE, "Người giao")
+            canvas.drawCentredString(x + 3 * w / 4, y + 0.3 * SIZE, "Người nhận")
+        x += w
+    flow.y = top - height
+
+
+def _blank_row(flow: Flow, widths: list[float]) -> None:
+    height = 3 * LEAD + SIGN_SPACE + 2 * PAD
+    flow.need(height)
+    canvas = flow.canvas
+    top = flow.y
+    _grid(canvas, widths, top, height)
+    canvas.setFont(tx.REGULAR, SIZE)
+    canvas.drawString(LEFT + PAD, top - PAD - LEAD + 0.3 * SIZE, "1. Giao:")
+    canvas.drawString(LEFT + PAD, top - PAD - 2 * LEAD + 0.3 * SIZE, "2. Nhận:")
+    x = LEFT + widths[0]
+    canvas.drawString(x + PAD, top - PAD - LEAD + 0.3 * SIZE, "…giờ…phút, ngày…/…/……")
+    canvas.setFont(tx.ITALIC, SIZE - 1)
+    y = top - PAD - 2 * LEAD + 0.3 * SIZE
+    canvas.drawCentredString(x + widths[1] / 4, y, "Người giao")
+    canvas.drawCentredString(x + 3 * widths[1] / 4, y, "Người nhận")
+    flow.y = top - height

@@ -1,0 +1,189 @@
+"""The citizen receipt: Mẫu 01 "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from reportlab.pdfgen.canvas import Canvas
+
+from . import text as tx
+from .barcodes import QUIET_MODULES, code128_widths, qr_matrix
+from .data import FormConfig, ReceiptData
+from .dates import long_datetime, resolve_tz
+from .errors import InvalidLabelData
+from .forms import BODY, LEFT, PAGE_H, RIGHT, Flow, draw_header
+from .layout import MM
+from .pdf import draw_bars, draw_matrix, finish, new_canvas
+from .plan import QR_QUIET_MODULES, BarsOp, MatrixOp
+
+LASER_DPI = 300
+"""Office laser printers: bars are whole dots at 300 dpi (and therefore at 600)."""
+CODE_MODULE_DOTS = 3  # 0.254 mm, what cheap 1D scanners read
+QR_MODULE_DOTS = 6  # 0.51 mm, comfortable for phone cameras
+
+
+def render_receipt(data: ReceiptData, forms: FormConfig | None = None) -> bytes:
+    """Render the receipt, one full copy per entry of ``forms.receipt_copies``.
+
+    Each copy ("Liên 1: Lưu", "Liên 2: Giao người nộp hồ sơ") starts on a new A4 page and
+    flows onto further pages if the list of documents is long. Each carries a Code 128
+    of the tracking number and a QR code of the lookup URL, with the dossier code and
+    the secret printed as text for manual entry.
+
+    :param data: the receipt's content.
+    :param forms: titles, numbers and header wording (default: Circular 01/2018).
+    :returns: the PDF bytes; identical input gives identical bytes.
+    :raises InvalidLabelData: if ``data`` is not a :class:`ReceiptData`.
+    """
+    if not isinstance(data, ReceiptData):
+        msg = "Dữ liệu giấy tiếp nhận phải là ReceiptData."
+        raise InvalidLabelData(msg, field="data")
+    forms = FormConfig() if forms is None else forms
+    canvas, buf = new_canvas((210 * MM, 297 * MM), forms.receipt_title.capitalize())
+    canvas.setSubject(data.official_code)
+    for index, copy_label in enumerate(forms.receipt_copies):
+        if index:
+            canvas.showPage()
+        _draw_copy(canvas, data, forms, copy_label)
+    return finish(canvas, buf)
+
+
+def _draw_copy(canvas: Canvas, data: ReceiptData, forms: FormConfig, copy_label: str) -> None:
+    tz = resolve_tz(forms.tz)
+
+    def continuation(flow: Flow) -> None:
+        canvas.setFont(tx.ITALIC, 8.5)
+        canvas.drawRightString(
+            RIGHT,
+            PAGE_H - 8 * MM,
+            f"{forms.receipt_form_number} — {copy_label} — Mã hồ sơ {data.official_code} "
+            "(tiếp theo)",
+        )
+
+    flow = Flow(canvas, continuation)
+    flow.y = draw_header(
+        canvas,
+        forms,
+        agency_name=data.agency_name,
+        office_name=data.office_name,
+        form_number=forms.receipt_form_number,
+        copy_label=copy_label,
+        place=data.place,
+        dated=data.received_at,
+        tz=tz,
+    )
+    flow.line(forms.receipt_title, tx.BOLD, 13, centered=True)
+    flow.line(f"Mã hồ sơ: {data.official_code}", tx.BOLD, 11, centered=True)
+    flow.space(3 * MM)
+    flow.field("Tiếp nhận hồ sơ của:", data.applicant_name)
+    flow.field("Địa chỉ:", data.address)
+    flow.field("Số điện thoại:", data.phone)
+    flow.field("Email:", data.email)
+    flow.field("Nội dung yêu cầu giải quyết:", data.request_name)
+    flow.space(1 * MM)
+    flow.line("1. Thành phần hồ sơ nộp gồm:")
+    if data.documents:
+        for number, document in enumerate(data.documents, start=1):
+            flow.field(f"({number})", document, indent=6 * MM, value_font=tx.REGULAR, hanging=True)
+    else:
+        flow.field("(1)", "", indent=6 * MM)
+    flow.field("2. Số lượng hồ sơ:", f"{data.copies_count:02d} (bộ)")
+    flow.field("3. Thời gian giải quyết hồ sơ theo quy định:", data.legal_duration)
+    flow.field("4. Thời gian nhận hồ sơ:", long_datetime(data.received_at, tz))
+    flow.field("5. Thời gian trả kết quả giải quyết hồ sơ:", long_datetime(data.due_at, tz))
+    flow.field("6. Đăng ký nhận kết quả tại:", data.return_method)
+    book = (
+        f"Vào Sổ theo dõi hồ sơ, Quyển số: {data.book_number or '……'}, "
+        f"Số thứ tự: {data.book_serial or '……'}"
+    )
+    flow.line(book)
+    if data.fee:
+        flow.field("Phí, lệ phí:", data.fee)
+    flow.space(3 * MM)
+    _draw_codes(flow, data)
+    _draw_signatures(flow, data)
+
+
+def _draw_codes(flow: Flow, data: ReceiptData) -> None:
+    """A framed block: Code 128 of the tracking number, lookup text, QR of the lookup URL."""
+    dot = 72 / LASER_DPI
+    qr = qr_matrix(data.lookup_url)
+    qr_module = QR_MODULE_DOTS * dot
+    qr_side = len(qr) * qr_module
+    qr_quiet = QR_QUIET_MODULES * qr_module
+    widths = code128_widths(data.tracking_number)
+    module = CODE_MODULE_DOTS * dot
+    symbol_w = sum(widths) * module
+    bars_h = max(symbol_w / 4, 10 * MM)
+    bars_x = LEFT + 3 * MM + QUIET_MODULES * module
+    text_x = max(bars_x + symbol_w + QUIET_MODULES * module + 3 * MM, LEFT + 62 * MM)
+    qr_x = RIGHT - qr_quiet - qr_side
+    text_w = qr_x - qr_quiet - text_x
+    parts = urlsplit(data.lookup_url)
+    site = f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+    paragraphs: list[tuple[str, str, float]] = [
+        (tx.BOLD, "TRA CỨU TÌNH TRẠNG HỒ SƠ", 9.5),
+        (tx.REGULAR, "Quét mã QR bằng điện thoại, hoặc vào trang", 8.5),
+        (tx.REGULAR, site, 8.5),
+        (tx.REGULAR, "rồi nhập:", 8.5),
+        (tx.BOLD, f"Mã hồ sơ: {data.official_code}", 9.5),
+        (tx.BOLD, f"Mã bí mật: {data.lookup_secret}", 9.5),
+        (tx.ITALIC, "Giữ kín mã bí mật: ai có mã này xem được hồ sơ.", 7.5),
+    ]
+    lines = [
+        (font, size, part)
+        for font, line, size in paragraphs
+        for part in tx.wrap(line, font, size, text_w)
+    ]
+    text_h = sum(size * 1.3 for _, size, _ in lines)
+    block_h = max(qr_side + 2 * qr_quiet, text_h + 6 * MM, bars_h + 10 * MM)
+    flow.need(block_h)
+    canvas = flow.canvas
+    top = flow.y
+    bottom = top - block_h
+    canvas.setLineWidth(0.4)
+    canvas.roundRect(LEFT, bottom, RIGHT - LEFT, block_h, 2 * MM)
+    draw_matrix(
+        canvas,
+        MatrixOp(qr_x, top - qr_quiet - qr_side, qr_module, QR_MODULE_DOTS, qr, data.lookup_url),
+        0,
+        0,
+        dot,
+        PAGE_H,
+    )
+    bars_y = top - 4 * MM - bars_h
+    draw_bars(
+        canvas,
+        BarsOp(bars_x, bars_y, bars_h, module, CODE_MODULE_DOTS, widths, data.tracking_number),
+        0,
+        0,
+        dot,
+    )
+    canvas.setFont(tx.REGULAR, 9)
+    canvas.drawCentredString(bars_x + symbol_w / 2, bars_y - 10, data.tracking_number)
+    y = top - 3 * MM
+    for font, size, part in lines:
+        y -= size * 1.3
+        canvas.setFont(font, size)
+        canvas.drawString(text_x, y, part)
+    flow.y = bottom - 5 * MM
+
+
+def _draw_signatures(flow: Flow, data: ReceiptData) -> None:
+    flow.need(42 * MM)
+    canvas = flow.canvas
+    half = (RIGHT - LEFT) / 2
+    top = flow.y
+    for column, (title, name) in enumerate(
+        (("NGƯỜI NỘP HỒ SƠ", data.applicant_name), ("NGƯỜI TIẾP NHẬN HỒ SƠ", data.receiver_name))
+    ):
+        centre = LEFT + half * column + half / 2
+        canvas.setFont(tx.BOLD, BODY)
+        canvas.drawCentredString(centre, top - BODY * 1.3, title)
+        canvas.setFont(tx.ITALIC, 9)
+        canvas.drawCentredString(centre, top - BODY * 1.3 - 12, "(Ký và ghi rõ họ tên)")
+        if name:
+            canvas.setFont(tx.BOLD, BODY)
+            for i, part in enumerate(tx.wrap(name, tx.BOLD, BODY, half - 6 * MM, 2)):
+                canvas.drawCentredString(centre, top - 36 * MM - i * BODY * 1.3, part)
+    flow.y = top - 42 * MM
