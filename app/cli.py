@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from pathlib import Path
@@ -36,7 +37,6 @@ def register_cli(app: Flask) -> None:
 
 def _fail_on_domain_error(func: Any) -> Any:
     """Turn a domain refusal into a clean CLI error (exit 2) instead of a traceback."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

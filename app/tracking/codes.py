@@ -9,31 +9,20 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-# Damm's totally anti-symmetric quasigroup of order 10: catches every single-digit error and
-# every adjacent transposition, which Luhn and the GS1 mod-10 digit do not.
-_DAMM = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
+from scanner_agent.codes import damm_checksum
 
 TRACKING_BODY_DIGITS = 11
 OFFICIAL_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]*-\d{6}(\d{2})?-\d{4,7}$")
 
 
 def damm_digit(digits: str) -> int:
-    """The Damm check digit of a string of decimal digits."""
-    interim = 0
-    for ch in digits:
-        interim = _DAMM[interim][ord(ch) - 48]
-    return interim
+    """The Damm check digit of a string of decimal digits (0 for a complete, valid number).
+
+    Damm's quasigroup catches every single-digit error and every adjacent transposition, which
+    Luhn and the GS1 mod-10 digit do not. The scanner agent checks numbers before sending them,
+    so both sides share its one implementation (a stdlib-only module of the agent).
+    """
+    return damm_checksum(digits)
 
 
 def is_valid_tracking_number(text: str) -> bool:

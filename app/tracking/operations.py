@@ -408,10 +408,6 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
     return found
 
 
-def _default_action(station: Station) -> ScanAction:
-    return ScanAction.TRANSFER_IN
-
-
 def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanResult]:
     """Record a batch of scans from a device or a staff page; one result per event, in order.
 
@@ -469,7 +465,7 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
         actor = actors.get(p.actor.upper()) if p.actor else principal.user
         event = ScanEvent(
             uuid=p.id, dossier=dossier, station=station,
-            action=p.action or _default_action(station), actor=actor,
+            action=p.action or ScanAction.TRANSFER_IN, actor=actor,
             actor_raw=p.actor or principal.actor_label(), device=device,
             user_id=principal.user.id if principal.user else None,
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
