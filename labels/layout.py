@@ -137,20 +137,36 @@ class SheetLayout:
         grid_w = (self.columns - 1) * self.pitch_x + self.label_width_mm
         grid_h = (self.rows - 1) * self.pitch_y + self.label_height_mm
         paper = f"khổ giấy {self.page_width_mm:g}×{self.page_height_mm:g} mm"
+        grid = (
+            f"{self.columns} cột × bước {self.pitch_x:g} mm (nhãn {self.label_width_mm:g} mm)"
+            f" = {grid_w:g} mm"
+        )
         if self.left_mm < -_EPS or self.left_mm + grid_w > self.page_width_mm + _EPS:
+            where = (
+                f"lưới {grid}"
+                if self.margin_left_mm is None and not self.offset_x_mm
+                else f"lề trái {self.left_mm:g} mm (kể cả độ lệch) + lưới {grid}"
+            )
             msg = (
-                f"Lưới nhãn không vừa {paper}: lề trái {self.left_mm:g} mm + "
-                f"{self.columns} cột × bước {self.pitch_x:g} mm (nhãn {self.label_width_mm:g} mm)"
-                f" = {self.left_mm + grid_w:g} mm, vượt chiều rộng {self.page_width_mm:g} mm. "
-                "Kiểm tra lại số cột, kích thước nhãn, bước nhảy, lề và độ lệch."
+                f"Lưới nhãn không vừa {paper}: {where}, vượt chiều rộng "
+                f"{self.page_width_mm:g} mm. Kiểm tra lại số cột, kích thước nhãn, bước nhảy, "
+                "lề và độ lệch."
             )
             raise LayoutError(msg, field="columns")
+        grid = (
+            f"{self.rows} hàng × bước {self.pitch_y:g} mm (nhãn {self.label_height_mm:g} mm)"
+            f" = {grid_h:g} mm"
+        )
         if self.top_mm < -_EPS or self.top_mm + grid_h > self.page_height_mm + _EPS:
+            where = (
+                f"lưới {grid}"
+                if self.margin_top_mm is None and not self.offset_y_mm
+                else f"lề trên {self.top_mm:g} mm (kể cả độ lệch) + lưới {grid}"
+            )
             msg = (
-                f"Lưới nhãn không vừa {paper}: lề trên {self.top_mm:g} mm + "
-                f"{self.rows} hàng × bước {self.pitch_y:g} mm (nhãn {self.label_height_mm:g} mm)"
-                f" = {self.top_mm + grid_h:g} mm, vượt chiều cao {self.page_height_mm:g} mm. "
-                "Kiểm tra lại số hàng, kích thước nhãn, bước nhảy, lề và độ lệch."
+                f"Lưới nhãn không vừa {paper}: {where}, vượt chiều cao "
+                f"{self.page_height_mm:g} mm. Kiểm tra lại số hàng, kích thước nhãn, bước nhảy, "
+                "lề và độ lệch."
             )
             raise LayoutError(msg, field="rows")
 
