@@ -1,0 +1,362 @@
+"""Helpers for the scanner-agent tests: a contract stub server, key-event and image makers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from scanner_agent.codes import make_tracking_number
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "bench" / "barcodes"
+VENV_BIN = Path(sys.executable).parent
+
+
+def tracking_numbers(count: int, start: int = 1) -> list[str]:
+    """``count`` valid tracking numbers (11-digit body + Damm digit)."""
+    return [make_tracking_number(f"2611220{i:04d}") for i in range(start, start + count)]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- a stub of the tracker's /api/v1 contract -------------------------------------------------
+
+
+@dataclass
+class StubState:
+    """What the stub server knows and how it should misbehave."""
+
+    token: str = "good-token"
+    unknown_codes: set[str] = field(default_factory=set)
+    broken_codes: set[str] = field(default_factory=set)
+    fail_next: list[int] = field(default_factory=list)
+    retry_after: str | None = None
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    attempts: list[list[dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def delivered_codes(self) -> list[str]:
+        """Codes recorded by the server, in arrival order (each event once)."""
+        with self.lock:
+            return [self.events[i]["code"] for i in self.order]
+
+
+def _make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _authorized(self) -> bool:
+            if self.headers.get("Authorization") != f"Bearer {state.token}":
+                self._send(401, {"error": {"code": "invalid_token", "message": "bad token"}})
+                return False
+            return True
+
+        def do_GET(self) -> None:
+            if not self._authorized():
+                return
+            if self.path == "/api/v1/stations":
+                stations = [{"code": "RECEPTION", "name": "Một cửa", "kind": "desk"}]
+                self._send(200, {"stations": stations})
+            else:
+                self._send(404, {"error": {"code": "not_found", "message": "no"}})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if not self._authorized():
+                return
+            events = body.get("events") or []
+            with state.lock:
+                state.attempts.append(events)
+                if state.fail_next:
+                    status = state.fail_next.pop(0)
+                    headers = {"Retry-After": state.retry_after} if state.retry_after else None
+                    self._send(status, {"error": {"code": "boom", "message": "boom"}}, headers)
+                    return
+                if any(e.get("code") in state.broken_codes for e in events):
+                    self._send(422, {"error": {"code": "malformed", "message": "bad event"}})
+                    return
+                results = []
+                for e in events:
+                    if e["id"] in state.events:
+                        results.append({"id": e["id"], "status": "duplicate"})
+                    elif e["code"] in state.unknown_codes:
+                        results.append(
+                            {"id": e["id"], "status": "rejected", "reason": "unknown_code",
+                             "message": "no such dossier"}
+                        )  # fmt: skip
+                    else:
+                        state.events[e["id"]] = e
+                        state.order.append(e["id"])
+                        results.append(
+                            {"id": e["id"], "status": "accepted", "message": "received",
+                             "dossier": {"code": "H12.22-261122-0001", "tracking_number":
+                                         e["code"], "status": "in_progress",
+                                         "station": {"code": "RECEPTION", "name": "Một cửa"}}}
+                        )  # fmt: skip
+            self._send(200, {"results": results})
+
+    return Handler
+
+
+class StubServer:
+    """A throwaway HTTP server implementing ``/api/v1/scans`` and ``/api/v1/stations``."""
+
+    def __init__(self, port: int = 0, state: StubState | None = None) -> None:
+        self.state = state or StubState()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self.state))
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
+
+
+# -- evdev event sequences --------------------------------------------------------------------
+
+EV_KEY = 1
+EV_SYN = 0
+
+_US_CHARS: dict[str, tuple[str, bool]] = {}
+
+
+def _us_table() -> dict[str, tuple[str, bool]]:
+    if _US_CHARS:
+        return _US_CHARS
+    rows = {
+        "1234567890": "1234567890", "!@#$%^&*()": "1234567890",
+        "-=[];',./`\\": ["MINUS", "EQUAL", "LEFTBRACE", "RIGHTBRACE", "SEMICOLON",
+                         "APOSTROPHE", "COMMA", "DOT", "SLASH", "GRAVE", "BACKSLASH"],
+        "_+{}:\"<>?~|": ["MINUS", "EQUAL", "LEFTBRACE", "RIGHTBRACE", "SEMICOLON",
+                         "APOSTROPHE", "COMMA", "DOT", "SLASH", "GRAVE", "BACKSLASH"],
+    }  # fmt: skip
+    for i, (chars, names) in enumerate(rows.items()):
+        for ch, name in zip(chars, names, strict=True):
+            _US_CHARS[ch] = (f"KEY_{name}", i % 2 == 1)
+    for ch in "abcdefghijklmnopqrstuvwxyz":
+        _US_CHARS[ch] = (f"KEY_{ch.upper()}", False)
+        _US_CHARS[ch.upper()] = (f"KEY_{ch.upper()}", True)
+    _US_CHARS[" "] = ("KEY_SPACE", False)
+    return _US_CHARS
+
+
+def key_events(
+    text: str,
+    *,
+    start: float = 1000.0,
+    gap_ms: float = 8.0,
+    jitter_ms: float = 0.0,
+    numpad: bool = False,
+    terminator: str = "KEY_ENTER",
+    seed: int = 0,
+) -> list[Any]:
+    """``evdev.InputEvent`` objects a US-layout scanner would send to type ``text``.
+
+    :param gap_ms: time between key presses (a scanner: 2–20 ms; a person: 100+ ms).
+    :param numpad: digits on the keypad (KEY_KP0–KP9) instead of the top row.
+    """
+    from evdev import InputEvent, ecodes
+
+    rng = random.Random(seed)
+    table = _us_table()
+    events: list[Any] = []
+    t = start
+
+    def emit(code: int, value: int) -> None:
+        sec = int(t)
+        usec = int(round((t - sec) * 1e6))
+        events.append(InputEvent(sec, usec, ecodes.EV_KEY, code, value))
+        events.append(InputEvent(sec, usec, ecodes.EV_SYN, ecodes.SYN_REPORT, 0))
+
+    for ch in text:
+        if numpad and ch.isdigit():
+            name, shift = f"KEY_KP{ch}", False
+        else:
+            name, shift = table[ch]
+        code = ecodes.ecodes[name]
+        if shift:
+            emit(ecodes.KEY_LEFTSHIFT, 1)
+            t += 0.001
+        emit(code, 1)
+        t += 0.001
+        emit(code, 0)
+        if shift:
+            emit(ecodes.KEY_LEFTSHIFT, 0)
+        t += max(0.0005, (gap_ms + rng.uniform(-jitter_ms, jitter_ms)) / 1000.0)
+    if terminator:
+        code = ecodes.ecodes[terminator]
+        emit(code, 1)
+        emit(code, 0)
+    return events
+
+
+def interleave(*streams: tuple[str, Sequence[Any]]) -> list[tuple[str, Any]]:
+    """Merge several devices' events by timestamp into ``(device, event)`` pairs."""
+    merged = [(e.timestamp(), dev, e) for dev, events in streams for e in events]
+    merged.sort(key=lambda x: x[0])
+    return [(dev, e) for _, dev, e in merged]
+
+
+# -- label images and videos ------------------------------------------------------------------
+
+
+def label_image(tracking_number: str, dpi: int = 150) -> Any:
+    """A 50×30 mm thermal label from ``labels/`` rasterized to grayscale at ``dpi``."""
+    import pypdfium2
+
+    import labels
+
+    tz = timezone(timedelta(hours=7))
+    data = labels.LabelData(
+        tracking_number=tracking_number,
+        official_code="H12.22-261122-0001",
+        procedure_name="Cấp giấy phép xây dựng",
+        received_at=datetime(2026, 11, 22, 8, tzinfo=tz),
+        due_at=datetime(2026, 12, 2, 17, tzinfo=tz),
+    )
+    pdf = labels.render_labels([data], labels.LAYOUTS["thermal-50x30"])
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return document[0].render(scale=dpi / 72, grayscale=True).to_numpy().copy()
+    finally:
+        document.close()
+
+
+def scene(
+    label: Any,
+    *,
+    angle: float = 0.0,
+    scale: float = 1.0,
+    size: tuple[int, int] = (1280, 720),
+    blur: float = 0.0,
+    noise: float = 0.0,
+    offset: tuple[int, int] = (-100, 30),
+    seed: int = 0,
+) -> Any:
+    """A gray desk (``size`` = width, height) with ``label`` on it, rotated and degraded."""
+    import cv2
+    import numpy as np
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    frame = np.full((height, width), 110, np.uint8)
+    small = cv2.resize(label, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    matrix[0, 2] += nw / 2 - w / 2
+    matrix[1, 2] += nh / 2 - h / 2
+    turned = cv2.warpAffine(small, matrix, (nw, nh), borderValue=0)
+    mask = cv2.warpAffine(np.full_like(small, 255), matrix, (nw, nh), borderValue=0) > 0
+    y = (height - nh) // 2 + offset[1]
+    x = (width - nw) // 2 + offset[0]
+    region = frame[y : y + nh, x : x + nw]
+    region[mask] = turned[mask]
+    if blur:
+        frame = cv2.GaussianBlur(frame, (0, 0), blur)
+    if noise:
+        frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+    return frame
+
+
+def write_video(path: Path, frames: Sequence[Any], fps: float = 10.0) -> Path:
+    """Write grayscale frames to an MJPG AVI that OpenCV can read back."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MJPG video here"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame)
+    writer.release()
+    return path
+
+
+# -- running the agent as a separate process ----------------------------------------------------
+
+
+def agent_command(*args: str) -> list[str]:
+    """``python -m scanner_agent ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "scanner_agent", *args]
+
+
+def agent_env(tmp: Path) -> dict[str, str]:
+    """An environment that keeps the agent's default files inside ``tmp``."""
+    env = dict(os.environ)
+    env.update(
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        XDG_STATE_HOME=str(tmp / "state"),
+        SCANNER_AGENT_CONFIG=str(tmp / "no-such-config.toml"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("SCANNER_AGENT_TOKEN", None)
+    return env
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            msg = f"condition not met within {timeout} s"
+            raise AssertionError(msg)
+        time.sleep(interval)
+
+
+def start_process(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
+    """Start a child process with text pipes."""
+    return subprocess.Popen(
+        args, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs
+    )
+
+
+def iter_corpus(sets: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
+    """``(image, expected text or None)`` for the named corpus folders."""
+    for name in sets:
+        for path in sorted((CORPUS / name).iterdir()):
+            if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
+                continue
+            expected = path.with_suffix(".txt")
+            text = expected.read_text(encoding="utf-8", newline="") if expected.exists() else None
+            yield path, text
