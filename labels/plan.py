@@ -68,7 +68,7 @@ Op = TextOp | BarsOp | MatrixOp
 
 
 @dataclass(frozen=True)
-class _Style:
+class _Style:  # hashable: used as a dict key
     office: float
     procedure: float
     procedure_lines: int
@@ -175,8 +175,8 @@ def plan_label(label: LabelData, layout: Layout, tz: tzinfo, *, with_2d: bool = 
     """Lay out one dossier label.
 
     From top to bottom: office (optional), procedure name, dates, official code, bars,
-    tracking number. Text shrinks (down to a legible minimum) and optional lines are
-    dropped before the barcode is made smaller; the bars take all remaining height.
+    tracking number. The widest bars that fit win; for them text shrinks (down to a
+    legible minimum) and optional lines are dropped; the bars take all remaining height.
     Nothing is ever clipped: if the mandatory content cannot fit, the label is refused.
 
     :raises LabelFitError: when the barcode (with quiet zones and bars at least a quarter
@@ -207,15 +207,20 @@ def plan_label(label: LabelData, layout: Layout, tz: tzinfo, *, with_2d: bool = 
     due = short(label.due_at, tz)
     hint = "; bỏ tùy chọn mã 2D hoặc dùng khổ nhãn lớn hơn." if with_2d else "."
     failure = f"Mã hồ sơ hoặc ngày tháng không in vừa nhãn {size_text}{hint}"
+    columns: dict[_Style, _Column] = {}
     for style in _STYLES:
         try:
-            column = _text_column(label, style, inner_w, qr_side, received, due)
+            columns[style] = _text_column(label, style, inner_w, qr_side, received, due)
         except _NoFit:
             continue
-        bars_room = inner_h - column.height - GAP - style.number * LINE
-        for dots, module in choices:
+    # Wider bars first: a cheap scanner reads 0.375 mm bars far more reliably than 0.25 mm
+    # ones, so the optional office line and the second procedure line give way to them.
+    for dots, module in choices:
+        for style, column in columns.items():
+            bars_room = inner_h - column.height - GAP - style.number * LINE
             if bars_room + 1e-9 >= modules * module / 4:
                 return _assemble(label, layout, column, style, qr, dots, module, bars_room)
+    if columns:
         failure = (
             f"Nhãn {size_text} không đủ chiều cao cho mã vạch (cao ít nhất "
             f"{modules * choices[-1][1] / 4 / MM:.1f} mm) cùng các dòng chữ{hint}"

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Literal
 
+from reportlab.pdfbase import pdfmetrics
+
 from .barcodes import code128_values
 from .data import LabelData
 from .dates import DEFAULT_TZ, resolve_tz
@@ -147,9 +149,16 @@ def _bitmap_commands(
     draw.fontmode = "1"
     for op in ops:
         if isinstance(op, TextOp):
+            # Glyph by glyph at the PDF's (unhinted) advances: FreeType's hinted advances
+            # are rounded to whole dots and would make a line up to 1 mm wider.
             font = _pil_font(op.font, _dots(op.size, dpi))
-            xy = (_dots(x0 + op.x, dpi), _dots(label_h - (y0 + op.baseline), dpi))
-            draw.text(xy, op.text, font=font, fill=0, anchor="ms" if op.centered else "ls")
+            x = x0 + op.x
+            if op.centered:
+                x -= pdfmetrics.stringWidth(op.text, op.font, op.size) / 2
+            baseline = _dots(label_h - (y0 + op.baseline), dpi)
+            for char in op.text:
+                draw.text((round(x * dpi / 72), baseline), char, font=font, fill=0, anchor="ls")
+                x += pdfmetrics.stringWidth(char, op.font, op.size)
         elif isinstance(op, MatrixOp):
             left = _dots(x0 + op.x, dpi)
             size = len(op.matrix)
