@@ -358,5 +358,8 @@ def iter_corpus(sets: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
             if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
                 continue
             expected = path.with_suffix(".txt")
-            text = expected.read_text(encoding="utf-8", newline="") if expected.exists() else None
+            text = None
+            if expected.exists():
+                with expected.open(encoding="utf-8", newline="") as f:
+                    text = f.read()
             yield path, text
