@@ -186,6 +186,7 @@ class Agent:
         ]
         for t in threads:
             t.start()
+        ended = False
         try:
             while not stop.is_set():
                 try:
@@ -195,12 +196,12 @@ class Agent:
                     pass
                 self.expire_live()
                 if not any(t.is_alive() for t in threads) and self._queue.empty():
+                    ended = True
                     break
             # Sources ended: give the scans just made a last chance at a server answer.
             deadline = time.monotonic() + self.answer_wait
             while self.waiting and time.monotonic() < deadline and not stop.is_set():
                 time.sleep(0.05)
-            self.expire_live()
         finally:
             stop.set()
             # Scans already read from a device are committed before exiting.
@@ -209,3 +210,8 @@ class Agent:
             sync_stop.set()
             self.syncer.kick()
             sync_thread.join(timeout=self.config.request_timeout + 5)
+        if ended and not sync_thread.is_alive():
+            # Input ran out (``scanner-agent run < codes.txt``): one last pass over the queue.
+            self.syncer.kick(force=True)
+            self.syncer.drain()
+        self.expire_live(everything=True)
