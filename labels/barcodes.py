@@ -148,6 +148,88 @@ def _row_ints(modules: list[list[bool]]) -> list[int]:
     return [int(bytes(map(bool, row)).translate(_BITS), 2) for row in modules]
 
 
+# GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1, for Reed-Solomon codewords.
+_EXP = [0] * 512
+_LOG = [0] * 256
+_value = 1
+for _power in range(255):
+    _EXP[_power] = _value
+    _LOG[_value] = _power
+    _value <<= 1
+    if _value & 0x100:
+        _value ^= 0x11D
+for _power in range(255, 512):
+    _EXP[_power] = _EXP[_power - 255]
+del _value, _power
+
+
+@functools.cache
+def _generator(degree: int) -> tuple[int, ...]:
+    """Reed-Solomon generator polynomial (x - α^0)…(x - α^(degree-1)), leading 1 dropped."""
+    poly = [1]
+    for i in range(degree):
+        nxt = [0] * (len(poly) + 1)
+        for j, coefficient in enumerate(poly):
+            nxt[j] ^= coefficient
+            if coefficient:
+                nxt[j + 1] ^= _EXP[_LOG[coefficient] + i]
+        poly = nxt
+    return tuple(poly[1:])
+
+
+def _ec_codewords(data: list[int], degree: int) -> list[int]:
+    """Remainder of data·x^degree divided by the generator: the error correction bytes."""
+    generator = [_LOG[g] for g in _generator(degree)]
+    remainder = [0] * degree
+    for byte in data:
+        factor = byte ^ remainder[0]
+        remainder = remainder[1:] + [0]
+        if factor:
+            log_factor = _LOG[factor]
+            for i, log_g in enumerate(generator):
+                remainder[i] ^= _EXP[log_g + log_factor]
+    return remainder
+
+
+def _codewords(qr: qrencoder.QRCode) -> list[int]:
+    """Data and error correction codewords, interleaved, as reportlab's ``createData``.
+
+    Same bit stream and padding as reportlab (its mode segments write themselves into the
+    buffer), but a table-driven Reed-Solomon encoder: reportlab's polynomial classes take
+    most of the time of a symbol.
+    """
+    blocks = qrencoder.QRRSBlock.getRSBlocks(qr.version, qr.errorCorrectLevel)
+    buffer = qrencoder.QRBitBuffer()
+    for segment in qr.dataList:
+        segment.write(buffer, qr.version)
+    capacity = 8 * sum(block.dataCount for block in blocks)
+    if buffer.getLengthInBits() > capacity:
+        msg = f"Dữ liệu quá dài cho mã QR ({buffer.getLengthInBits()} > {capacity} bit)."
+        raise InvalidLabelData(msg, field="lookup_url")
+    if buffer.getLengthInBits() + 4 <= capacity:
+        buffer.put(0, 4)
+    while buffer.getLengthInBits() % 8:
+        buffer.putBit(False)
+    pads = (0xEC, 0x11)
+    index = 0
+    while buffer.getLengthInBits() < capacity:
+        buffer.put(pads[index % 2], 8)
+        index += 1
+    data_blocks: list[list[int]] = []
+    ec_blocks: list[list[int]] = []
+    offset = 0
+    for block in blocks:
+        chunk = list(buffer.buffer[offset : offset + block.dataCount])
+        offset += block.dataCount
+        data_blocks.append(chunk)
+        ec_blocks.append(_ec_codewords(chunk, block.totalCount - block.dataCount))
+    out: list[int] = []
+    for group in (data_blocks, ec_blocks):
+        for i in range(max(len(b) for b in group)):
+            out.extend(b[i] for b in group if i < len(b))
+    return out
+
+
 @functools.lru_cache(maxsize=512)
 def qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
     """The modules of a QR code (error correction M) for ``data``, without quiet zone.
@@ -159,6 +241,7 @@ def qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
     qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
     qr.addData(data)
     qr.version = qr.calculate_version()
+    qr.dataCache = _codewords(qr)
     size = qr.version * 4 + 17
     # Mask 0 layout, then undo mask 0 on the data modules to get the raw data bits.
     qr.makeImpl(False, 0)

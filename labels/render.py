@@ -207,12 +207,12 @@ def _sheet_calibration_text(
         canvas.setFillColor(white)
         canvas.setStrokeColor(black)
         canvas.rect(x, box_y, max_w, box_h, fill=1)
-        for i, line in enumerate(rest):
-            placed.append((box_y + box_h - 2 * MM - size - i * line_h, line))
+        for i, entry in enumerate(rest):
+            placed.append((box_y + box_h - 2 * MM - size - i * line_h, entry))
     canvas.setFillColor(black)
-    for y, (font, line) in placed:
+    for y, (font, text) in placed:
         canvas.setFont(font, size)
-        canvas.drawString(x, y, tx.ellipsize(line, font, size, max_w))
+        canvas.drawString(x, y, tx.ellipsize(text, font, size, max_w))
 
 
 def _roll_calibration_content(

@@ -488,3 +488,22 @@ def test_pdf_is_a_valid_pdf() -> None:
     pdf = render_labels([make_label()], LAYOUTS["a4-24"])
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert io.BytesIO(pdf).getbuffer().nbytes < 100_000
+
+
+# --- QR ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=200)
+)
+def test_qr_codewords_match_reportlabs_encoder(data: str) -> None:
+    from reportlab.graphics.barcode import qrencoder
+
+    from labels.barcodes import _codewords
+
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(data)
+    qr.version = qr.calculate_version()
+    expected = qrencoder.QRCode.createData(qr.version, qr.errorCorrectLevel, qr.dataList)
+    assert _codewords(qr) == list(expected)
