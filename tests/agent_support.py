@@ -363,3 +363,165 @@ def iter_corpus(sets: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
                 with expected.open(encoding="utf-8", newline="") as f:
                     text = f.read()
             yield path, text
+
+
+# -- the real tracker server, and a fault-injecting proxy in front of it ------------------------
+
+
+class TrackerServer:
+    """A real ``tracker`` server in a child process, with its demo data.
+
+    :param database_url: SQLAlchemy URL; a SQLite file in ``tmp`` by default.
+    """
+
+    def __init__(
+        self, tmp: Path, database_url: str | None = None, template: TrackerServer | None = None
+    ) -> None:
+        self.tmp = tmp
+        self.database_url = database_url or f"sqlite:///{tmp}/tracker.db"
+        self.env = dict(os.environ, DATABASE_URL=self.database_url)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        if template is not None:
+            # Copying a migrated, seeded SQLite file is much faster than migrating again.
+            import shutil
+
+            source = template.database_url.removeprefix("sqlite:///")
+            shutil.copyfile(source, self.database_url.removeprefix("sqlite:///"))
+            self.demo: dict[str, Any] = template.demo
+        else:
+            tracker = str(VENV_BIN / "tracker")
+            subprocess.run([tracker, "db", "upgrade"], env=self.env, check=True,
+                           capture_output=True)  # fmt: skip
+            demo = subprocess.run([tracker, "demo", "--json"], env=self.env, check=True,
+                                  capture_output=True, text=True)  # fmt: skip
+            self.demo = json.loads(demo.stdout)
+        device = self.demo["devices"][0]
+        self.token: str = device["token"]
+        self.station: str = device["station"]
+        self.dossiers: list[dict[str, Any]] = self.demo["dossiers"]
+
+    def start(self) -> TrackerServer:
+        """Start serving on the fixed port and wait until it answers."""
+        import requests
+
+        log = (self.tmp / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "tracker"), "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+
+        def up() -> bool:
+            assert self.process is not None and self.process.poll() is None, "server died"
+            try:
+                requests.get(f"{self.url}/api/v1/stations", timeout=1)
+            except requests.ConnectionError:
+                return False
+            return True
+
+        wait_for(up, timeout=60, interval=0.1)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (the database stays)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def scan_events(self) -> list[tuple[str, int | None, str]]:
+        """``(uuid, seq, code)`` of the scans the demo device sent, in arrival order."""
+        query = (
+            "SELECT uuid, seq, code_scanned FROM scan_event WHERE device_id IS NOT NULL"
+            " AND seq IS NOT NULL ORDER BY id"
+        )
+        if self.database_url.startswith("sqlite:///"):
+            import sqlite3
+
+            con = sqlite3.connect(self.database_url.removeprefix("sqlite:///"))
+            try:
+                rows = con.execute(query).fetchall()
+            finally:
+                con.close()
+        else:
+            import psycopg
+
+            url = self.database_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(url) as con:
+                rows = con.execute(query).fetchall()
+        return [(str(u).replace("-", ""), s, c) for u, s, c in rows]
+
+
+class FaultProxy:
+    """An HTTP proxy in front of the server that misbehaves on chosen ``POST /scans`` calls.
+
+    ``plan`` maps the index of a scans request (0-based) to an action: ``"500"`` (answer 500
+    without forwarding), ``"forward-500"`` (forward, the server records the batch, then answer
+    500), ``"forward-hold"`` (forward, then set :attr:`held` and never answer).
+    """
+
+    def __init__(self, target: str, plan: dict[int, str] | None = None) -> None:
+        self.target = target
+        self.plan = dict(plan or {})
+        self.requests = 0
+        self.held = threading.Event()
+        self._release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self, method: str, body: bytes | None) -> tuple[int, bytes]:
+                import requests
+
+                headers = {"Authorization": self.headers.get("Authorization", ""),
+                           "Content-Type": "application/json"}  # fmt: skip
+                r = requests.request(method, proxy.target + self.path, data=body,
+                                     headers=headers, timeout=60)  # fmt: skip
+                return r.status_code, r.content
+
+            def _answer(self, status: int, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._answer(*self._forward("GET", None))
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                index = proxy.requests
+                proxy.requests += 1
+                action = proxy.plan.get(index, "pass")
+                if action == "500":
+                    self._answer(500, b'{"error": {"code": "injected", "message": "x"}}')
+                    return
+                status, data = self._forward("POST", body)
+                if action == "forward-500":
+                    self._answer(500, b'{"error": {"code": "injected", "message": "x"}}')
+                elif action == "forward-hold":
+                    proxy.held.set()
+                    proxy._release.wait(120)
+                    self.close_connection = True
+                else:
+                    self._answer(status, data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
