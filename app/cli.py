@@ -31,7 +31,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for group in (db_group, demo, office_group, station_group, device_group, user_group,
-                  procedure_group, calendar_group):
+                  procedure_group, calendar_group, print_labels_cmd):
         app.cli.add_command(group)
 
 
@@ -160,6 +160,30 @@ def office_add(code: str, name: str, province: str, place: str, hours: str, time
                            office_hours=hours, code_pattern=code_pattern)
     db.session.commit()
     click.echo(f"office {office.code} added")
+
+
+@office_group.command("printing")
+@click.argument("code")
+@click.option("--layout", default=None,
+              help="Default label layout: a preset (a4-65, a4-24, thermal-50x30, ...) or JSON grid")
+@click.option("--printer", type=click.Choice(["pdf", "zpl"]), default=None)
+@with_appcontext
+@_fail_on_domain_error
+def office_printing(code: str, layout: str | None, printer: str | None) -> None:
+    """Show or set an office's default label layout and printer type."""
+    from app.offices.models import PrinterType
+    from app.offices.operations import get_office
+    from app.tracking.printing import layout_for
+
+    office = get_office(code)
+    if layout is not None:
+        layout_for(office, layout)  # refuse a layout that cannot be printed
+        office.label_layout = layout
+    if printer is not None:
+        office.label_printer = PrinterType(printer)
+    db.session.commit()
+    click.echo(f"{office.code}: layout {office.label_layout}, printer "
+               f"{office.label_printer.value}")
 
 
 @office_group.command("list")
@@ -425,3 +449,42 @@ def calendar_set(day: dt.datetime, kind: str, office_code: str | None, note: str
     set_calendar_override(office, day.date(), override_kind, note)
     db.session.commit()
     click.echo(f"{day.date().isoformat()} is now a {override_kind.value}")
+
+
+# --- printing ---------------------------------------------------------------------------------
+
+@click.command("labels")
+@click.argument("references", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="File to write (PDF or ZPL)")
+@click.option("--layout", default=None,
+              help="Preset (thermal-50x30, thermal-40x30, a4-65, a4-24, ...) or JSON grid; "
+                   "default: the office's")
+@click.option("--printer", type=click.Choice(["pdf", "zpl"]), default=None,
+              help="Default: the office's printer type")
+@click.option("--copies", default=1, type=click.IntRange(1, 100), show_default=True)
+@click.option("--start", "start_position", default=1, type=click.IntRange(1, 500),
+              show_default=True, help="First free slot on a partly used sheet")
+@click.option("--with-2d", is_flag=True, help="Add a QR of the official code")
+@click.option("--calibration", is_flag=True, help="Print the layout's calibration page instead")
+@with_appcontext
+@_fail_on_domain_error
+def print_labels_cmd(references: tuple[str, ...], out: str, layout: str | None,
+                     printer: str | None, copies: int, start_position: int, with_2d: bool,
+                     calibration: bool) -> None:
+    """Print labels for dossiers (codes or tracking numbers) onto sheets, rolls or ZPL."""
+    from app.tracking import printing
+    from app.tracking.operations import resolve_dossier
+
+    dossiers = [resolve_dossier(r) for r in references]
+    if calibration:
+        import labels
+
+        body = labels.render_calibration(printing.layout_for(dossiers[0].receiving_office,
+                                                             layout))
+    else:
+        body = printing.print_labels(dossiers, layout=layout, printer=printer, copies=copies,
+                                     start_position=start_position, with_2d=with_2d).body
+    db.session.commit()
+    Path(out).write_bytes(body)
+    click.echo(f"{len(dossiers)} dossier(s) → {out} ({len(body)} bytes)")

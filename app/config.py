@@ -35,4 +35,6 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "APPROACHING_DUE_HOURS": 8,
     "JSON_SORT_KEYS": False,
+    # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
+    "FORMS": {},
 }

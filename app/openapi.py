@@ -92,6 +92,27 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema or _STRING,
+            "description": description}
+
+
+_LAYOUT = _query("layout", "Preset (thermal-50x30, a4-65, ...) or JSON grid; default: office's")
+_COPIES = _query("copies", "Copies of the label", {"type": "integer", "minimum": 1})
+_WITH_2D = _query("with_2d", "1 adds a QR of the official code")
+PRINTS = [
+    ("label.pdf", "Barcode label as PDF", "application/pdf",
+     [_LAYOUT, _COPIES, _WITH_2D, _query("start", "First free slot on a partly used sheet",
+                                          {"type": "integer", "minimum": 1})]),
+    ("label.zpl", "Barcode label as ZPL II", "application/vnd.zebra.zpl",
+     [_LAYOUT, _COPIES, _WITH_2D]),
+    ("receipt.pdf", "Citizen receipt (Mẫu 01), two copies", "application/pdf", []),
+    ("control-sheet.pdf", "Control sheet (Mẫu 05) from the recorded handoffs",
+     "application/pdf", []),
+    ("barcode.svg", "Tracking number as Code 128 SVG", "image/svg+xml", []),
+]
+
+
 def build_spec(server_url: str) -> dict[str, Any]:
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     reference = {"name": "reference", "in": "path", "required": True, "schema": _STRING,
@@ -118,6 +139,27 @@ def build_spec(server_url: str) -> dict[str, Any]:
             "security": bearer, "parameters": [reference],
             "responses": {"200": _json(_ref("Dossier"), "The dossier"),
                           **_errors(401, 403, 404)}}},
+        **{f"/dossiers/{{reference}}/{name}": {"get": {
+            "summary": summary, "security": bearer, "parameters": [reference, *params],
+            "responses": {"200": {"description": summary,
+                                  "content": {mime: {"schema": {"type": "string",
+                                                                "format": "binary"}}}},
+                          **_errors(401, 403, 404, 422)}}}
+           for name, summary, mime, params in PRINTS},
+        "/labels": {"post": {
+            "summary": "Labels for many dossiers onto sheets (PDF) or one ZPL job",
+            "security": bearer,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["dossiers"], "properties": {
+                    "dossiers": {"type": "array", "items": _STRING, "minItems": 1,
+                                 "maxItems": 1000},
+                    "layout": {"description": "Preset name or grid object"},
+                    "printer": {"type": "string", "enum": ["pdf", "zpl"]},
+                    "copies": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "start_position": {"type": "integer", "minimum": 1},
+                    "with_2d": {"type": "boolean"}}}}}},
+            "responses": {"200": {"description": "PDF or ZPL attachment"},
+                          **_errors(400, 401, 403, 404, 422)}}},
         "/stations": {"get": {
             "summary": "Stations the caller may scan at", "security": bearer,
             "responses": {"200": _json({"type": "object", "properties": {"stations": {

@@ -74,12 +74,6 @@ class Principal:
                                          Station.active.is_(True)).order_by(Station.id))
         return list(db.session.scalars(stmt))
 
-    def actor_label(self) -> str:
-        if self.user is not None:
-            return self.user.username
-        assert self.device is not None
-        return f"device:{self.device.id}"
-
 
 def _bearer() -> str:
     header = request.headers.get("Authorization", "")

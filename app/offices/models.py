@@ -20,6 +20,11 @@ class StationKind(enum.Enum):
     AGENCY = "another agency"
 
 
+class PrinterType(enum.Enum):
+    PDF = "pdf"
+    ZPL = "zpl"
+
+
 class OverrideKind(enum.Enum):
     DAY_OFF = "day off"
     WORKING_DAY = "working day"
@@ -40,6 +45,13 @@ class Office(Base):
     office_hours: Mapped[str] = mapped_column(sa.String(64), default="07:00-11:30,13:30-17:00")
     code_pattern: Mapped[str] = mapped_column(
         sa.String(64), default="{agency}-{yymmdd}-{serial:04d}")
+    # How this office prints dossier labels: a labels layout preset name or a JSON grid spec,
+    # and the printer type (pdf for sheets and thermal PDFs, zpl for Zebra-compatible printers).
+    label_layout: Mapped[str] = mapped_column(sa.String(400), default="a4-65",
+                                              server_default="a4-65")
+    label_printer: Mapped[PrinterType] = mapped_column(
+        sa.Enum(PrinterType, native_enum=False, length=32), default=PrinterType.PDF,
+        server_default=PrinterType.PDF.name)
     created_at: Mapped[created_at]
 
     stations: Mapped[list[Station]] = relationship(back_populates="office", order_by="Station.id")

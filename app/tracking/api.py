@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth.models import Role
@@ -18,7 +20,7 @@ from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
 from app.tracking import operations as ops
-from app.tracking import queries, schemas
+from app.tracking import printing, queries, schemas
 from app.tracking.models import Dossier
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -137,7 +139,12 @@ def create_dossier() -> ResponseReturnValue:
         "due_at": schemas.iso(dossier.due_at, tz),
         "status": dossier.status.name.lower(),
         "lookup_url": link,
-        "links": {"self": self_link},
+        "links": {"self": self_link,
+                  "receipt": url_for("api.dossier_receipt", reference=dossier.code),
+                  "label": url_for("api.dossier_label_pdf", reference=dossier.code),
+                  "label_zpl": url_for("api.dossier_label_zpl", reference=dossier.code),
+                  "control_sheet": url_for("api.dossier_control_sheet",
+                                           reference=dossier.code)},
     }
     response = jsonify(payload)
     response.status_code = 201 if created else 200
@@ -145,7 +152,7 @@ def create_dossier() -> ResponseReturnValue:
     return response
 
 
-@bp.get("/dossiers/<path:reference>")
+@bp.get("/dossiers/<reference>")
 @require(devices=True)
 def get_dossier(reference: str) -> ResponseReturnValue:
     """A dossier with its current place, due date and control-sheet timeline."""
@@ -159,6 +166,99 @@ def get_dossier(reference: str) -> ResponseReturnValue:
                                  queries.timeline(dossier, calendar, now))
     db.session.commit()  # last-seen stamps
     return jsonify(body)
+
+
+def _arg_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationError(f"{name} must be a whole number from {low} to {high}",
+                              details={"field": name})
+    return int(raw)
+
+
+def _send(printed: printing.Printed, *, inline: bool = True) -> ResponseReturnValue:
+    db.session.commit()  # a reprint may have reissued the receipt secret
+    return send_file(io.BytesIO(printed.body), mimetype=printed.mimetype,
+                     download_name=printed.filename, as_attachment=not inline)
+
+
+def _printer_arg() -> str | None:
+    printer = request.args.get("printer")
+    if printer not in (None, "pdf", "zpl"):
+        raise ValidationError("printer must be pdf or zpl", details={"field": "printer"})
+    return printer
+
+
+@bp.get("/dossiers/<reference>/label.pdf")
+@require()
+def dossier_label_pdf(reference: str) -> ResponseReturnValue:
+    """The dossier's barcode label on the office's layout (or ``?layout=``)."""
+    dossier = ops.resolve_dossier(reference, current_principal())
+    return _send(printing.print_labels(
+        [dossier], layout=request.args.get("layout"), printer="pdf",
+        copies=_arg_int("copies", 1, 1, 100), start_position=_arg_int("start", 1, 1, 500),
+        with_2d=request.args.get("with_2d") in ("1", "true")))
+
+
+@bp.get("/dossiers/<reference>/label.zpl")
+@require()
+def dossier_label_zpl(reference: str) -> ResponseReturnValue:
+    """The dossier's label as ZPL II for a Zebra-compatible thermal printer."""
+    dossier = ops.resolve_dossier(reference, current_principal())
+    return _send(printing.print_labels(
+        [dossier], layout=request.args.get("layout"), printer="zpl",
+        copies=_arg_int("copies", 1, 1, 100),
+        with_2d=request.args.get("with_2d") in ("1", "true")))
+
+
+@bp.get("/dossiers/<reference>/receipt.pdf")
+@require()
+def dossier_receipt(reference: str) -> ResponseReturnValue:
+    """The citizen receipt (Mẫu 01), two copies, with the lookup QR."""
+    return _send(printing.print_receipt(ops.resolve_dossier(reference, current_principal())))
+
+
+@bp.get("/dossiers/<reference>/control-sheet.pdf")
+@require()
+def dossier_control_sheet(reference: str) -> ResponseReturnValue:
+    """The control sheet (Mẫu 05) rendered from the recorded handoffs."""
+    return _send(printing.print_control_sheet(
+        ops.resolve_dossier(reference, current_principal())))
+
+
+@bp.get("/dossiers/<reference>/barcode.svg")
+@require(devices=True)
+def dossier_barcode(reference: str) -> ResponseReturnValue:
+    """The tracking number as a Code 128 SVG, for screens."""
+    return _send(printing.barcode_svg(ops.resolve_dossier(reference, current_principal())))
+
+
+@bp.post("/labels")
+@require()
+def bulk_labels() -> ResponseReturnValue:
+    """Labels for many dossiers at once, onto sheets (or one ZPL job)."""
+    body = json_body()
+    refs = body.get("dossiers")
+    if not isinstance(refs, list) or not refs or len(refs) > 1000 or not all(
+            isinstance(r, str) for r in refs):
+        raise ValidationError("dossiers must be a list of 1 to 1000 codes or tracking numbers",
+                              details={"field": "dossiers"})
+    principal = current_principal()
+    dossiers = [ops.resolve_dossier(r, principal) for r in refs]
+    printer = body.get("printer")
+    if printer not in (None, "pdf", "zpl"):
+        raise ValidationError("printer must be pdf or zpl", details={"field": "printer"})
+    layout = body.get("layout")
+    if layout is not None and not isinstance(layout, str | dict):
+        raise ValidationError("layout must be a preset name or a grid object",
+                              details={"field": "layout"})
+    return _send(printing.print_labels(
+        dossiers, layout=json.dumps(layout) if isinstance(layout, dict) else layout,
+        printer=printer, copies=_int_field(body, "copies", 1, 1, 100) or 1,
+        start_position=_int_field(body, "start_position", 1, 1, 500) or 1,
+        with_2d=bool(body.get("with_2d"))), inline=False)
 
 
 @bp.get("/stations")
@@ -194,7 +294,7 @@ def _lookup_limit() -> str:
     return str(current_app.config["LOOKUP_RATE_LIMIT"])
 
 
-@bp.get("/lookup/<path:code>")
+@bp.get("/lookup/<code>")
 @limiter.limit(_lookup_limit)
 def lookup(code: str) -> ResponseReturnValue:
     """Public status of a dossier; with the receipt secret (``?t=``) its step timeline too."""

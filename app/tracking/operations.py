@@ -466,7 +466,8 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
         event = ScanEvent(
             uuid=p.id, dossier=dossier, station=station,
             action=p.action or ScanAction.TRANSFER_IN, actor=actor,
-            actor_raw=p.actor or principal.actor_label(), device=device,
+            actor_raw=p.actor or (principal.user.username if principal.user else ""),
+            device=device,
             user_id=principal.user.id if principal.user else None,
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
             sent_at=p.sent_at, received_at=now,

@@ -42,7 +42,7 @@ def lookup_form() -> ResponseReturnValue:
     return render_template("tracking/lookup_form.html")
 
 
-@bp.get("/lookup/<path:code>")
+@bp.get("/lookup/<code>")
 @limiter.limit(_lookup_limit)
 def lookup_page(code: str) -> ResponseReturnValue:
     """Where the citizen's dossier is; the step timeline when the receipt secret is given."""
