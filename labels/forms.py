@@ -28,7 +28,7 @@ def wrap_after(text: str, font: str, size: float, first_w: float, rest_w: float)
         return ["", *tx.wrap(text, font, size, rest_w)]
     first = tx.wrap(text, font, size, first_w)
     if len(first) <= 1:
-        return first
+        return list(first)
     head = first[0]
     rest = text[len(head) :].lstrip(" ")
     return [head, *tx.wrap(rest, font, size, rest_w)]

@@ -134,19 +134,22 @@ def ellipsize(text: str, font: str, size: float, max_width: float) -> str:
     return head.rstrip(" ,.;:-") + ELLIPSIS
 
 
+@functools.lru_cache(maxsize=8192)
 def wrap(
     text: str,
     font: str,
     size: float,
     max_width: float,
     max_lines: int | None = None,
-) -> list[str]:
+) -> tuple[str, ...]:
     """Greedy word wrap; words longer than a line are broken; the last line is ellipsized.
+
+    Cached: receipts wrap the same lines once per copy, label batches repeat procedures.
 
     :param max_lines: keep at most this many lines (``None``: no limit).
     """
     if width(text, font, size) <= max_width:
-        return [text] if text else []
+        return (text,) if text else ()
     space = width(" ", font, size)
     lines: list[str] = []
     current: list[str] = []
@@ -172,4 +175,4 @@ def wrap(
     if max_lines is not None and len(lines) > max_lines:
         rest = " ".join(lines[max_lines - 1 :])
         lines = lines[: max_lines - 1] + [ellipsize(rest, font, size, max_width)]
-    return lines
+    return tuple(lines)
