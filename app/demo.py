@@ -92,7 +92,7 @@ def _sample_dossiers(office: Office) -> None:
                                     address="Thôn Đông, xã Tân Phong"),
             receiving_office=office, competent_office=office,
             documents=["Tờ khai theo mẫu", "Giấy tờ tùy thân (bản sao)"],
-            received_by=receptionist, return_method="Tại Bộ phận một cửa",
+            received_by=receptionist, return_method="Bộ phận một cửa UBND xã",
             received_at=now - dt.timedelta(hours=3 - number)))
         # The first dossier has already moved on to the specialist.
         if number == 0:
