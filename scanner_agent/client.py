@@ -25,6 +25,10 @@ class TransientError(ClientError):
         self.retry_after = retry_after
 
 
+class RequestTimeout(TransientError):
+    """The server took longer than the timeout (a big batch on a slow server or link)."""
+
+
 class AuthError(ClientError):
     """401/403: the device token is wrong or revoked. Scans stay queued."""
 
@@ -94,7 +98,7 @@ class TrackerClient:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as exc:
             msg = f"server did not answer within {self.timeout:g} s ({url})"
-            raise TransientError(msg) from exc
+            raise RequestTimeout(msg) from exc
         except requests.ConnectionError as exc:
             msg = f"cannot reach the server at {self.server_url} (network down or server stopped)"
             raise TransientError(msg) from exc

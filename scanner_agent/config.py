@@ -102,7 +102,7 @@ class AgentConfig:
     actor: str = ""
     outbox: Path = field(default_factory=lambda: user_state_dir() / "outbox.db")
     sources: tuple[SourceConfig, ...] = (SourceConfig("stdin"),)
-    batch_size: int = 100
+    batch_size: int = 500
     request_timeout: float = 10.0
     backoff_base: float = 1.0
     backoff_cap: float = 300.0

@@ -4,8 +4,9 @@ Delivery is strictly in sequence order: the oldest pending scan is always in the
 and nothing overtakes it while it waits for its retry time. Transient failures (network, 5xx,
 401) keep the rows pending with exponential backoff and full jitter
 (``sleep = random(0, min(cap, base * 2**attempts))``), stored in the rows. A whole-batch 4xx
-(a broken envelope) halves the batch until the offending scan is alone, and only that scan is
-rejected. Per-event answers ``accepted`` and ``duplicate`` count as delivered; ``rejected`` is
+(a broken envelope, or too large) halves the batch until the offending scan is alone, and only
+that scan is rejected; a timeout also halves it. After each success the batch doubles again, up to
+``batch_size``. Per-event answers ``accepted`` and ``duplicate`` count as delivered; ``rejected`` is
 kept in the outbox and shown, never retried.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .client import AuthError, BatchRejected, TransientError
+from .client import AuthError, BatchRejected, RequestTimeout, TransientError
 from .outbox import DELIVERED, REJECTED, Outbox, OutboxRow, now_iso
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,9 @@ class Syncer:
         except (TransientError, AuthError) as exc:
             retry_after = exc.retry_after if isinstance(exc, TransientError) else None
             report.error = str(exc)
+            if isinstance(exc, RequestTimeout):
+                # Maybe too big for the link or the server: retry with half as many.
+                self._limit = max(1, len(rows) // 2)
             report.wait = self._retry(rows, str(exc), retry_after)
             log.warning("%d scan(s) kept queued: %s", len(rows), exc)
             self._notify([Outcome(r, QUEUED, {"message": str(exc)}) for r in rows])
@@ -161,7 +165,7 @@ class Syncer:
             report.rejected = 1
             self._notify([Outcome(rows[0], REJECTED, result)])
             return report
-        self._limit = self.batch_size
+        self._limit = min(self.batch_size, self._limit * 2)
         self.outbox.record_sync()
         self.last_error = None
         by_id = {str(r.get("id")): r for r in results}

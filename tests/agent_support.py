@@ -48,6 +48,7 @@ class StubState:
     broken_codes: set[str] = field(default_factory=set)
     fail_next: list[int] = field(default_factory=list)
     retry_after: str | None = None
+    slow_over: int | None = None
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     attempts: list[list[dict[str, Any]]] = field(default_factory=list)
@@ -95,6 +96,12 @@ def _make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             if not self._authorized():
                 return
             events = body.get("events") or []
+            if state.slow_over is not None and len(events) > state.slow_over:
+                with state.lock:
+                    state.attempts.append(events)
+                time.sleep(1.0)  # a batch too big for a slow link: the client gives up first
+                self.close_connection = True
+                return
             with state.lock:
                 state.attempts.append(events)
                 if state.fail_next:

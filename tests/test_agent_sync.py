@@ -167,6 +167,23 @@ def test_a_batch_refused_whole_is_split_to_isolate_the_bad_scan(
     assert rows[5].result_reason == "malformed"
 
 
+def test_a_batch_that_times_out_is_retried_smaller(outbox: Outbox, server: StubServer) -> None:
+    clock = Clock()
+    codes = tracking_numbers(40)
+    queue(outbox, codes)
+    server.state.slow_over = 10
+    client = TrackerClient(server.url, "good-token", timeout=0.3)
+    syncer = Syncer(outbox, client, batch_size=40, clock=clock, rng=lambda: 0.0)
+    for _ in range(20):
+        syncer.drain()
+        if not outbox.stats().pending:
+            break
+    assert server.state.delivered_codes() == codes
+    sizes = [len(batch) for batch in server.state.attempts]
+    assert sizes[:3] == [40, 20, 10]  # halved after each timeout until it went through
+    assert outbox.stats().pending == 0
+
+
 def test_outcomes_report_the_server_answer(outbox: Outbox, server: StubServer) -> None:
     queue(outbox, tracking_numbers(1))
     seen: list[Outcome] = []
