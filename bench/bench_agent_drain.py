@@ -7,7 +7,8 @@ recreated), 10,000 scans are queued in a fresh outbox as after a day offline, an
 
 Baseline in the same run: one scan per request (batch size 1) on a sample, extrapolated.
 
-Run: ``.venv/bin/python bench/bench_agent_drain.py [--scans 10000] [--batch 500] [--server gunicorn]``
+Run: ``.venv/bin/python bench/bench_agent_drain.py`` (options: ``--scans``, ``--batch``,
+``--server gunicorn``).
 """
 
 from __future__ import annotations
