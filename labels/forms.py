@@ -41,15 +41,23 @@ class Flow:
     :param on_new_page: called after each page break, to draw a continuation header.
     """
 
-    def __init__(self, canvas: Canvas, on_new_page: Callable[[Flow], None]) -> None:
+    def __init__(
+        self,
+        canvas: Canvas,
+        on_new_page: Callable[[Flow], None],
+        break_page: Callable[[], None] | None = None,
+    ) -> None:
         self.canvas = canvas
         self.y = TOP
         self.on_new_page = on_new_page
+        self.break_page = canvas.showPage if break_page is None else break_page
+        self.pages = 1
 
     def need(self, height: float) -> None:
         """Start a new page unless ``height`` points fit above the bottom margin."""
         if self.y - height < BOTTOM:
-            self.canvas.showPage()
+            self.break_page()
+            self.pages += 1
             self.y = TOP
             self.on_new_page(self)
 
@@ -134,7 +142,8 @@ def draw_header(
     corner_y = PAGE_H - 8 * MM
     canvas.setFont(tx.ITALIC, 8.5)
     corner = " — ".join(part for part in (form_number, copy_label) if part)
-    canvas.drawRightString(RIGHT, corner_y, corner)
+    if corner:
+        canvas.drawRightString(RIGHT, corner_y, corner)
 
     left_w = 80 * MM
     right_x = LEFT + left_w

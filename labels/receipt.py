@@ -41,33 +41,39 @@ def render_receipt(data: ReceiptData, forms: FormConfig | None = None) -> bytes:
     forms = FormConfig() if forms is None else forms
     canvas, buf = new_canvas((210 * MM, 297 * MM), forms.receipt_title.capitalize())
     canvas.setSubject(data.official_code)
+    # The copies differ only in their "Liên" line: draw the content once, as one PDF form
+    # per page, and place it on every copy's pages. Half the drawing, half the file.
+    pages = _draw_content(canvas, data, forms)
     for index, copy_label in enumerate(forms.receipt_copies):
-        if index:
-            canvas.showPage()
-        _draw_copy(canvas, data, forms, copy_label)
+        for page in range(pages):
+            if index or page:
+                canvas.showPage()
+            canvas.doForm(f"receipt-page-{page}")
+            canvas.setFont(tx.ITALIC, 8.5)
+            corner = f"{forms.receipt_form_number} — {copy_label}"
+            if page:
+                corner += f" — Mã hồ sơ {data.official_code} (tiếp theo)"
+            canvas.drawRightString(RIGHT, PAGE_H - 8 * MM, corner)
     return finish(canvas, buf)
 
 
-def _draw_copy(canvas: Canvas, data: ReceiptData, forms: FormConfig, copy_label: str) -> None:
+def _draw_content(canvas: Canvas, data: ReceiptData, forms: FormConfig) -> int:
+    """Draw the receipt into forms ``receipt-page-<n>``; return the number of pages."""
     tz = resolve_tz(forms.tz)
 
-    def continuation(flow: Flow) -> None:
-        canvas.setFont(tx.ITALIC, 8.5)
-        canvas.drawRightString(
-            RIGHT,
-            PAGE_H - 8 * MM,
-            f"{forms.receipt_form_number} — {copy_label} — Mã hồ sơ {data.official_code} "
-            "(tiếp theo)",
-        )
+    def next_form() -> None:
+        canvas.endForm()
+        canvas.beginForm(f"receipt-page-{flow.pages}")
 
-    flow = Flow(canvas, continuation)
+    canvas.beginForm("receipt-page-0")
+    flow = Flow(canvas, lambda flow: None, break_page=next_form)
     flow.y = draw_header(
         canvas,
         forms,
         agency_name=data.agency_name,
         office_name=data.office_name,
-        form_number=forms.receipt_form_number,
-        copy_label=copy_label,
+        form_number="",
+        copy_label="",
         place=data.place,
         dated=data.received_at,
         tz=tz,
@@ -102,6 +108,8 @@ def _draw_copy(canvas: Canvas, data: ReceiptData, forms: FormConfig, copy_label:
     flow.space(3 * MM)
     _draw_codes(flow, data)
     _draw_signatures(flow, data)
+    canvas.endForm()
+    return flow.pages
 
 
 def _draw_codes(flow: Flow, data: ReceiptData) -> None:
