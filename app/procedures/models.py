@@ -80,10 +80,5 @@ class ProcedureStep(Base):
     version: Mapped[ProcedureVersion] = relationship(back_populates="steps")
     station: Mapped[Station | None] = relationship()
 
-    def matches(self, station: Station) -> bool:
-        if self.station_id is not None:
-            return self.station_id == station.id
-        return self.station_kind == station.kind
-
     def __repr__(self) -> str:
         return f"<ProcedureStep {self.position} {self.name}>"

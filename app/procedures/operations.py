@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.db import db
 from app.errors import NotFound, ValidationError
@@ -26,6 +27,40 @@ class StepSpec:
     budget_hours: decimal.Decimal
     station: str | None = None
     kind: StationKind | None = None
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """A step of a saved plan, detached from the session so it can be kept between requests."""
+
+    position: int
+    name: str
+    station_id: int | None
+    station_kind: StationKind | None
+    budget_hours: decimal.Decimal
+
+    def matches(self, station: Station) -> bool:
+        if self.station_id is not None:
+            return self.station_id == station.id
+        return self.station_kind == station.kind
+
+
+def plan_of(version_id: int) -> tuple[PlanStep, ...]:
+    """The step plan of a procedure version.
+
+    A saved version never changes (a new plan is a new version), so the plan is read once and
+    kept for the life of the app: the scan ingest path then needs no query for it.
+    """
+    cache: dict[int, tuple[PlanStep, ...]] = current_app.extensions.setdefault(
+        "tracker.plans", {})
+    plan = cache.get(version_id)
+    if plan is None:
+        steps = db.session.scalars(sa.select(ProcedureStep).where(
+            ProcedureStep.version_id == version_id).order_by(ProcedureStep.position))
+        plan = tuple(PlanStep(s.position, s.name, s.station_id, s.station_kind, s.budget_hours)
+                     for s in steps)
+        cache[version_id] = plan
+    return plan
 
 
 def parse_step(text: str) -> StepSpec:

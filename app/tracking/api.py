@@ -50,8 +50,10 @@ def post_scans() -> ResponseReturnValue:
         raise DomainError(f"at most {limit} events per batch", code="batch_too_large",
                           status=413)
     principal = current_principal()
-    results = commit_with_retry(lambda: ops.ingest_scans(principal, events))
-    return jsonify({"results": [r.as_json() for r in results]})
+    # Answers are built before the commit, while the dossiers are still loaded.
+    results = commit_with_retry(
+        lambda: [r.as_json() for r in ops.ingest_scans(principal, events)])
+    return jsonify({"results": results})
 
 
 def _int_field(body: dict[str, Any], key: str, default: int | None, low: int,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from app.errors import NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for
 from app.procedures.models import ProcedureVersion
+from app.procedures.operations import plan_of
 from app.tracking import state as fold
 from app.tracking.codes import (
     BadReference,
@@ -177,14 +179,14 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
     )
     db.session.add(dossier)
     db.session.flush()
+    receiver = req.received_by
     intake = ScanEvent(
-        uuid=uuid.uuid4(), dossier=dossier, station=station, action=ScanAction.RECEIVE,
-        actor=req.received_by, actor_raw=req.received_by.username if req.received_by else "",
-        user_id=req.received_by.id if req.received_by else None, code_scanned=code,
+        uuid=uuid.uuid4(), dossier_id=dossier.id, station=station, action=ScanAction.RECEIVE,
+        actor_id=receiver.id if receiver else None,
+        actor_raw=receiver.username if receiver else "",
+        user_id=receiver.id if receiver else None, code_scanned=code,
         scanned_at=received_at, sent_at=None, received_at=now, corrected_at=received_at)
-    db.session.add(intake)
-    db.session.flush()
-    refresh_state(dossier, calendar)
+    _append_events(dossier, [intake])
     log.info("dossier %s received at %s, due %s", code, office.code, due.isoformat())
     return dossier, True
 
@@ -204,7 +206,15 @@ def _initial_state() -> fold.DossierState:
     return fold.DossierState(status=DossierStatus.NEW, station_id=None, holder_id=None)
 
 
-def _write_state(d: Dossier, s: fold.DossierState, calendar: WorkCalendar) -> None:
+CalendarFn = Callable[[], WorkCalendar]
+
+
+def _calendar_of(dossier: Dossier) -> CalendarFn:
+    """The dossier's office calendar, loaded only if the fold needs working time."""
+    return functools.cache(lambda: calendar_for(dossier.receiving_office))
+
+
+def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None:
     d.status = s.status
     d.current_station_id = s.station_id
     d.current_holder_id = s.holder_id
@@ -215,16 +225,16 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: WorkCalendar) -> No
     d.returned_at = s.returned_at
     d.last_event_at = s.last_event_at
     d.last_event_uuid = s.last_event_uuid
-    if s.paused_hours != d.paused_hours or d.due_at is None:
+    if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
         # The supplement wait moves the due date by the same working time.
-        d.due_at = calendar.add_working_time(
+        d.due_at = calendar().add_working_time(
             d.base_due_at, dt.timedelta(seconds=float(s.paused_hours * _HOUR)))
 
 
-def _hours_fn(calendar: WorkCalendar) -> fold.WorkingHours:
+def _hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
     def hours(a: dt.datetime, b: dt.datetime) -> decimal.Decimal:
-        seconds = calendar.working_time_between(a, b).total_seconds()
+        seconds = calendar().working_time_between(a, b).total_seconds()
         return (decimal.Decimal(seconds) / _HOUR).quantize(decimal.Decimal("0.01"))
 
     return hours
@@ -235,13 +245,13 @@ def _facts(e: ScanEvent) -> fold.EventFacts:
                            actor_id=e.actor_id)
 
 
-def refresh_state(dossier: Dossier, calendar: WorkCalendar | None = None) -> None:
+def refresh_state(dossier: Dossier) -> None:
     """Replay every event of the dossier and store the state and each event's flag."""
-    calendar = calendar or calendar_for(dossier.receiving_office)
+    calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
     final, flags = fold.replay(_initial_state(), map(_facts, events),
-                               dossier.procedure_version.steps, _hours_fn(calendar))
+                               plan_of(dossier.procedure_version_id), _hours_fn(calendar))
     for event in events:
         if event.flag != flags[event.uuid]:
             event.flag = flags[event.uuid]
@@ -249,19 +259,23 @@ def refresh_state(dossier: Dossier, calendar: WorkCalendar | None = None) -> Non
 
 
 def _append_events(dossier: Dossier, new: Sequence[ScanEvent]) -> None:
-    """Apply freshly inserted events: one fold step each when they come after everything
-    already known, a full replay when any of them is late."""
-    calendar = calendar_for(dossier.receiving_office)
+    """Record new events of one dossier: one fold step each when they come after everything
+    already known (flags settled before the INSERT), a full replay when any of them is late."""
     current = _read_state(dossier)
     ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
     key = current.order_key
     if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
-        refresh_state(dossier, calendar)
+        db.session.add_all(ordered)
+        db.session.flush()
+        refresh_state(dossier)
         return
+    calendar = _calendar_of(dossier)
     hours = _hours_fn(calendar)
+    plan = plan_of(dossier.procedure_version_id)
+    # Added only after the fold, so that no query autoflushes them without their flag.
     for event in ordered:
-        current, event.flag = fold.apply_event(current, _facts(event),
-                                               dossier.procedure_version.steps, hours)
+        current, event.flag = fold.apply_event(current, _facts(event), plan, hours)
+    db.session.add_all(ordered)
     _write_state(dossier, current, calendar)
 
 
@@ -464,23 +478,20 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
                 continue
         actor = actors.get(p.actor.upper()) if p.actor else principal.user
         event = ScanEvent(
-            uuid=p.id, dossier=dossier, station=station,
-            action=p.action or ScanAction.TRANSFER_IN, actor=actor,
+            uuid=p.id, dossier_id=dossier.id, station=station,
+            action=p.action or ScanAction.TRANSFER_IN, actor_id=actor.id if actor else None,
             actor_raw=p.actor or (principal.user.username if principal.user else ""),
             device=device,
             user_id=principal.user.id if principal.user else None,
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
             sent_at=p.sent_at, received_at=now,
             corrected_at=corrected_time(p.scanned_at, p.sent_at, now, threshold))
-        db.session.add(event)
         seen.add(p.id)
         fresh.setdefault(dossier.id, []).append(event)
         results[p.index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
-    if fresh:
-        db.session.flush()
-        by_id = {d.id: d for d in dossiers.values()}
-        for dossier_id, events in fresh.items():
-            _append_events(by_id[dossier_id], events)
+    by_id = {d.id: d for d in dossiers.values()}
+    for dossier_id, events in fresh.items():
+        _append_events(by_id[dossier_id], events)
     done = [r for r in results if r is not None]
     for r in done:
         if r.event is not None:

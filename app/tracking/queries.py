@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.db import db
 from app.offices.models import Station
-from app.procedures.models import ProcedureStep
+from app.procedures.operations import PlanStep, plan_of
 from app.tracking.models import Dossier, ScanEvent
 from app.tracking.state import AFTER_CLOSE
 from app.worktime import WorkCalendar
@@ -28,7 +28,7 @@ class TimelineStep:
     event: ScanEvent
     giver_station: Station | None
     giver: str
-    plan_step: ProcedureStep | None
+    plan_step: PlanStep | None
     arrived_at: dt.datetime
     left_at: dt.datetime | None
     spent: dt.timedelta
@@ -55,11 +55,12 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
     # Scans after the file was closed are shown but do not end anybody's step.
     counted = [e for e in events if e.flag != AFTER_CLOSE]
     following = {a.id: b for a, b in zip(counted, counted[1:], strict=False)}
+    plan = plan_of(dossier.procedure_version_id)
     steps: list[TimelineStep] = []
     position = 0
     for event in events:
         nxt = following.get(event.id)
-        plan_step = next((c for c in dossier.procedure_version.steps
+        plan_step = next((c for c in plan
                           if c.position >= max(position, 1) and c.matches(event.station)), None)
         if plan_step is not None:
             position = plan_step.position

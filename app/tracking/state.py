@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from app.offices.models import Station
-from app.procedures.models import ProcedureStep
+from app.procedures.operations import PlanStep
 from app.tracking.models import DossierStatus, ScanAction
 
 # Flags: why a scan makes no sense. The scan is kept and shown, never dropped.
@@ -64,7 +64,7 @@ class EventFacts:
         return (self.at, self.uuid)
 
 
-def _plan_match(plan: Sequence[ProcedureStep], position: int, station: Station) -> int | None:
+def _plan_match(plan: Sequence[PlanStep], position: int, station: Station) -> int | None:
     """1-based position of the first plan step at or after ``position`` served by ``station``."""
     for step in plan:
         if step.position >= max(position, 1) and step.matches(station):
@@ -72,7 +72,7 @@ def _plan_match(plan: Sequence[ProcedureStep], position: int, station: Station) 
     return None
 
 
-def apply_event(state: DossierState, event: EventFacts, plan: Sequence[ProcedureStep],
+def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep],
                 working_hours: WorkingHours) -> tuple[DossierState, str | None]:
     """One step of the fold: the state after ``event``, and the event's flag if it makes no sense.
 
@@ -141,7 +141,7 @@ def _resume(state: DossierState, at: dt.datetime,
     return {"paused_since": None, "paused_hours": state.paused_hours + waited}
 
 
-def replay(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[ProcedureStep],
+def replay(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[PlanStep],
            working_hours: WorkingHours) -> tuple[DossierState, dict[UUID, str | None]]:
     """Fold every event in corrected-time order; returns the final state and each event's flag."""
     state = initial
