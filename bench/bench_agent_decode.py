@@ -90,6 +90,10 @@ DECODERS: dict[str, Decoder] = {
     "agent chain": agent_chain,
 }
 BASELINE = "zxing-cpp (defaults)"
+#: Images holding a second, genuine code besides the expected one (not a wrong read).
+SECOND_CODE = {
+    "zxing-qrcode-2/16.png": "[内側QRコード]",  # a "double QR": an inner QR inside the outer one
+}
 
 
 def load(path: Path) -> Any | None:
@@ -113,7 +117,12 @@ def corpus(decoders: dict[str, Decoder]) -> dict[str, dict[str, Any]]:
             found = decode(gray)
             times.append(time.perf_counter() - started)
             ok += expected in found
-            others = [t for t in found if t != expected]
+            key = f"{path.parent.name}/{path.name}"
+            others = [
+                t
+                for t in found
+                if t != expected and not (key in SECOND_CODE and t.startswith(SECOND_CODE[key]))
+            ]
             if others:
                 wrong.append(f"{path.parent.name}/{path.name}: {others[0][:40]!r}")
         for path, gray in fps:
@@ -163,7 +172,7 @@ def tilt(decoders: dict[str, Decoder], quick: bool) -> dict[str, dict[str, Any]]
     return out
 
 
-def frame_rates(repeats: int) -> list[tuple[str, str, float, float, float]]:
+def frame_rates(repeats: int) -> list[tuple[str, str, float, float, float, str]]:
     label = label_image(CODE, dpi=150)
     rows = []
     for size in ((640, 480), (1280, 720)):
@@ -177,6 +186,8 @@ def frame_rates(repeats: int) -> list[tuple[str, str, float, float, float]]:
         for what, frame in frames.items():
             bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)  # cameras deliver colour frames
             per = {}
+            chain.decode_frame(bgr)  # warm-up: the camera mode learns each stage's cost
+            reads = chain.decode_frame(bgr, deadline=time.monotonic() + CAMERA_BUDGET)
             for mode in ("zxing", "chain", "camera"):
                 started = time.perf_counter()
                 for _ in range(repeats):
@@ -187,15 +198,11 @@ def frame_rates(repeats: int) -> list[tuple[str, str, float, float, float]]:
                     else:
                         chain.decode_frame(bgr, deadline=time.monotonic() + CAMERA_BUDGET)
                 per[mode] = (time.perf_counter() - started) / repeats
+            got = ", ".join(d.text for d in reads) or "-"
             rows.append(
-                (
-                    f"{size[0]}×{size[1]}",
-                    what,
-                    1 / per["zxing"],
-                    1 / per["chain"],
-                    1 / per["camera"],
-                )
-            )
+                (f"{size[0]}×{size[1]}", what, 1 / per["zxing"], 1 / per["chain"],
+                 1 / per["camera"], got)
+            )  # fmt: skip
     return rows
 
 
@@ -229,6 +236,8 @@ def main() -> None:
             print(f"  wrong  [{name}] {w}")
         for f in r["fp"][:3]:
             print(f"  FP     [{name}] {f}")
+    for key, prefix in SECOND_CODE.items():
+        print(f"  (not counted as wrong: {key} also holds a genuine second code {prefix!r}...)")
     if unreadable:
         print(f"  (not readable by OpenCV, skipped: {', '.join(unreadable)})")
 
@@ -245,9 +254,9 @@ def main() -> None:
 
     print("\nframes per second (1 thread; colour frames; label 296 px wide; camera = chain with")
     print("the camera's 80 ms per-frame deadline; the camera source asks for 10 Hz at most)")
-    print(f"  {'size':10} {'frame':12} {'zxing-cpp':>10} {'chain':>8} {'camera':>8}")
-    for size, what, zx, full, cam in frame_rates(args.repeats):
-        print(f"  {size:10} {what:12} {zx:>10.1f} {full:>8.1f} {cam:>8.1f}")
+    print(f"  {'size':10} {'frame':12} {'zxing-cpp':>10} {'chain':>8} {'camera':>8}  camera reads")
+    for size, what, zx, full, cam, got in frame_rates(args.repeats):
+        print(f"  {size:10} {what:12} {zx:>10.1f} {full:>8.1f} {cam:>8.1f}  {got}")
 
 
 if __name__ == "__main__":

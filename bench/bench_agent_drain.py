@@ -136,8 +136,9 @@ def main() -> None:
             drain_s, batches, waited = drain(box, base, token, batch=args.batch)
             ids = [r.event_id.replace("-", "") for r in box.rows()]
         with psycopg.connect(f"{PG}/{args.database}") as con:
+            # The server inserts a batch in its own order; arrival is what received_at says.
             rows = con.execute(
-                "SELECT uuid, seq FROM scan_event WHERE seq IS NOT NULL ORDER BY id"
+                "SELECT uuid, received_at FROM scan_event WHERE seq IS NOT NULL ORDER BY seq"
             ).fetchall()
     finally:
         proc.terminate()
@@ -145,9 +146,9 @@ def main() -> None:
     got = [str(u).replace("-", "") for u, _ in rows]
     main_ids = set(ids)
     in_main = [u for u in got if u in main_ids]
-    seqs = [s for u, s in rows if str(u).replace("-", "") in main_ids]
+    received = [r for u, r in rows if str(u).replace("-", "") in main_ids]
     exactly_once = sorted(in_main) == sorted(ids) and len(in_main) == len(set(in_main))
-    in_order = seqs == sorted(seqs)
+    in_order = received == sorted(received)
     per_scan_base = base_s / args.baseline_sample
     extrapolated = per_scan_base * args.scans
     print(f"server: {args.server} on PostgreSQL ({args.database}); {args.scans} scans")

@@ -438,11 +438,15 @@ class TrackerServer:
             self.process.wait(timeout=30)
             self.process = None
 
-    def scan_events(self) -> list[tuple[str, int | None, str]]:
-        """``(uuid, seq, code)`` of the scans the demo device sent, in arrival order."""
+    def scan_events(self) -> list[tuple[str, int, str, str]]:
+        """``(uuid, seq, code, received_at)`` of the scans the agent sent, by sequence number.
+
+        The server inserts a batch's events in its own order (by corrected time), so arrival
+        order is read from ``received_at``, which each request stamps.
+        """
         query = (
-            "SELECT uuid, seq, code_scanned FROM scan_event WHERE device_id IS NOT NULL"
-            " AND seq IS NOT NULL ORDER BY id"
+            "SELECT uuid, seq, code_scanned, received_at FROM scan_event"
+            " WHERE device_id IS NOT NULL AND seq IS NOT NULL ORDER BY seq"
         )
         if self.database_url.startswith("sqlite:///"):
             import sqlite3
@@ -458,7 +462,7 @@ class TrackerServer:
             url = self.database_url.replace("postgresql+psycopg://", "postgresql://")
             with psycopg.connect(url) as con:
                 rows = con.execute(query).fetchall()
-        return [(str(u).replace("-", ""), s, c) for u, s, c in rows]
+        return [(str(u).replace("-", ""), s, c, str(r)) for u, s, c, r in rows]
 
 
 class FaultProxy:

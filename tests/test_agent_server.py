@@ -126,11 +126,11 @@ def pending(outbox: Path) -> int:
 
 def assert_exactly_once_in_order(server: TrackerServer, expected_ids: list[str]) -> None:
     events = server.scan_events()
-    ids = [u for u, _, _ in events]
+    ids = [u for u, _, _, _ in events]
     assert sorted(ids) == sorted(expected_ids), "every scan arrives, none twice"
     assert len(ids) == len(set(ids))
-    seqs = [s for _, s, _ in events]
-    assert seqs == sorted(seqs), "arrival order is the agent's sequence order"
+    received = [r for _, _, _, r in events]
+    assert received == sorted(received), "no scan reached the server before an earlier one"
 
 
 def test_scans_during_an_outage_are_delivered_when_the_server_returns(
@@ -154,7 +154,7 @@ def test_scans_during_an_outage_are_delivered_when_the_server_returns(
     wait_for(lambda: agent.count(f"[UNKNOWN CODE] {misread}") == 1)
     assert agent.finish() == 0
     events = server.scan_events()
-    assert [c for _, _, c in events] == [*offline, tracking]
+    assert [c for _, _, c, _ in events] == [*offline, tracking]
     with Outbox(tmp_path / "outbox.db") as box:
         assert_exactly_once_in_order(server, [r.event_id.replace("-", "") for r in box.rows()])
 
