@@ -212,9 +212,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    print(
-        f"corpus: {CORPUS} ({', '.join(SETS)}; false positives: {', '.join(FALSE_POSITIVE_SETS)})"
-    )
+    print(f"corpus: {CORPUS}: {', '.join(SETS)}")
+    print(f"false-positive sets: {', '.join(FALSE_POSITIVE_SETS)}")
     results = corpus(DECODERS)
     unreadable = results.pop("_unreadable")["files"]
     base = results[BASELINE]
