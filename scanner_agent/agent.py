@@ -103,6 +103,8 @@ class Agent:
             return None
         if self.doubles.is_double(raw.source, found.code, time.monotonic()):
             log.info("double read of %s from %s dropped", found.code, raw.source)
+            if raw.reply is not None:  # a host-ACK scanner waits for an answer either way
+                raw.reply(True)
             return None
         event_id = str(uuid.uuid4())
         with self._lock:

@@ -163,4 +163,4 @@ def _beep(tones: tuple[tuple[int, int], ...]) -> None:  # pragma: no cover - Win
     import winsound
 
     for frequency, duration in tones:
-        winsound.Beep(frequency, duration)
+        winsound.Beep(frequency, duration)  # type: ignore[attr-defined]

@@ -160,7 +160,11 @@ class Syncer:
                 self._limit = max(1, len(rows) // 2)
                 log.warning("batch of %d refused (%s); retrying smaller", len(rows), exc)
                 return report
-            result = {"status": REJECTED, "reason": exc.code, "message": str(exc)}
+            result: dict[str, Any] = {
+                "status": REJECTED,
+                "reason": exc.code,
+                "message": str(exc),
+            }
             self.outbox.finish([(rows[0], REJECTED, result)])
             report.rejected = 1
             self._notify([Outcome(rows[0], REJECTED, result)])
@@ -173,13 +177,13 @@ class Syncer:
         outcomes: list[Outcome] = []
         missing: list[OutboxRow] = []
         for row in rows:
-            result = by_id.get(row.event_id)
-            status = result.get("status") if result else None
-            if result is None or status not in (ACCEPTED, DUPLICATE, REJECTED):
+            answer = by_id.get(row.event_id)
+            status = answer.get("status") if answer else None
+            if answer is None or status not in (ACCEPTED, DUPLICATE, REJECTED):
                 missing.append(row)
                 continue
-            finished.append((row, REJECTED if status == REJECTED else DELIVERED, result))
-            outcomes.append(Outcome(row, str(status), result))
+            finished.append((row, REJECTED if status == REJECTED else DELIVERED, answer))
+            outcomes.append(Outcome(row, str(status), answer))
         self.outbox.finish(finished)
         report.delivered = sum(1 for _, s, _ in finished if s == DELIVERED)
         report.rejected = len(finished) - report.delivered
