@@ -128,6 +128,16 @@ class Agent:
         self.syncer.kick(force=True)
         return row
 
+    def _handle_safely(self, raw: RawScan) -> None:
+        try:
+            self.handle(raw)
+        except Exception as exc:  # e.g. disk full: say so loudly, keep reading scanners
+            log.exception("could not queue %r from %s", raw.text, raw.source)
+            self.feedback.report(
+                fb.REJECTED, raw.text.strip(), f"NOT SAVED, scan again later ({exc})",
+                source=raw.source, reply=raw.reply,
+            )  # fmt: skip
+
     # -- answers out ---------------------------------------------------------------------------
 
     def _on_outcomes(self, outcomes: list[Outcome]) -> None:
@@ -192,10 +202,12 @@ class Agent:
         try:
             while not stop.is_set():
                 try:
-                    self.handle(self._queue.get(timeout=0.2))
-                    continue
+                    raw = self._queue.get(timeout=0.2)
                 except queue.Empty:
                     pass
+                else:
+                    self._handle_safely(raw)
+                    continue
                 self.expire_live()
                 if not any(t.is_alive() for t in threads) and self._queue.empty():
                     ended = True
@@ -208,7 +220,7 @@ class Agent:
             stop.set()
             # Scans already read from a device are committed before exiting.
             while not self._queue.empty():
-                self.handle(self._queue.get_nowait())
+                self._handle_safely(self._queue.get_nowait())
             sync_stop.set()
             self.syncer.kick()
             sync_thread.join(timeout=self.config.request_timeout + 5)

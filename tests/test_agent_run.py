@@ -158,3 +158,33 @@ def test_missing_extras_are_named(tmp_path: Path) -> None:
         text=True, capture_output=True, env=agent_env(tmp_path), timeout=60,
     )  # fmt: skip
     assert "needs pyserial" in serial.stdout + serial.stderr
+
+
+def test_a_scan_that_cannot_be_saved_is_announced_and_the_agent_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from scanner_agent.sources.stdin import StdinSource
+
+    first, second = tracking_numbers(2)
+    with StubServer() as server, Outbox(tmp_path / "o.db") as outbox:
+        real_add = outbox.add
+        calls = {"n": 0}
+
+        def flaky_add(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise sqlite3.OperationalError("database or disk is full")
+            return real_add(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(outbox, "add", flaky_add)
+        config = AgentConfig(server_url=server.url, token="good-token", sound=False)
+        console = io.StringIO()
+        agent = Agent(config, outbox, TrackerClient(server.url, "good-token"),
+                      Feedback(console, sound=False))  # fmt: skip
+        source = StdinSource(SourceConfig("stdin"), io.StringIO(f"{first}\n{second}\n"))
+        agent.run([source], threading.Event())
+        assert f"[REFUSED] {first}  NOT SAVED, scan again later" in console.getvalue()
+        assert f"[OK] {second}" in console.getvalue()
+        assert server.state.delivered_codes() == [second]
