@@ -92,7 +92,9 @@ def authenticate(token: str) -> Principal:
     digest = hash_token(token)
     now = utcnow()
     if token.startswith(DEVICE_PREFIX):
-        device = db.session.scalar(sa.select(Device).where(Device.token_hash == digest))
+        device = db.session.scalars(
+            sa.select(Device).where(Device.token_hash == digest)
+            .options(sa.orm.joinedload(Device.stations))).unique().one_or_none()
         if device is None:
             raise Unauthorized("This device token is not known.", code="invalid_token")
         if device.revoked_at is not None:

@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.auth.models import Device, User
+from app.auth.models import User
 from app.auth.tokens import Principal
 from app.db import db, utcnow
 from app.errors import NotFound, ValidationError
@@ -181,7 +182,8 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
     db.session.flush()
     receiver = req.received_by
     intake = ScanEvent(
-        uuid=uuid.uuid4(), dossier_id=dossier.id, station=station, action=ScanAction.RECEIVE,
+        uuid=uuid.uuid4(), dossier_id=dossier.id, station_id=station.id, station=station,
+        action=ScanAction.RECEIVE, device_id=None, seq=None, note="",
         actor_id=receiver.id if receiver else None,
         actor_raw=receiver.username if receiver else "",
         user_id=receiver.id if receiver else None, code_scanned=code,
@@ -245,8 +247,8 @@ def _facts(e: ScanEvent) -> fold.EventFacts:
                            actor_id=e.actor_id)
 
 
-def refresh_state(dossier: Dossier) -> None:
-    """Replay every event of the dossier and store the state and each event's flag."""
+def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
+    """Replay every event of the dossier, store the state and each event's flag; return them."""
     calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
@@ -256,6 +258,17 @@ def refresh_state(dossier: Dossier) -> None:
         if event.flag != flags[event.uuid]:
             event.flag = flags[event.uuid]
     _write_state(dossier, final, calendar)
+    return flags
+
+
+_EVENT_COLUMNS = [c.key for c in ScanEvent.__table__.columns if c.key != "id"]
+
+
+def _insert_events(events: Sequence[ScanEvent]) -> None:
+    """Write new events in one executemany: they are append-only and nothing needs their ids
+    back, so the ORM's per-object bookkeeping and RETURNING are skipped."""
+    db.session.execute(sa.insert(ScanEvent),
+                       [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events])
 
 
 def _append_events(dossier: Dossier, new: Sequence[ScanEvent]) -> None:
@@ -265,17 +278,17 @@ def _append_events(dossier: Dossier, new: Sequence[ScanEvent]) -> None:
     ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
     key = current.order_key
     if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
-        db.session.add_all(ordered)
-        db.session.flush()
-        refresh_state(dossier)
+        _insert_events(ordered)
+        flags = refresh_state(dossier)
+        for event in ordered:
+            event.flag = flags[event.uuid]
         return
     calendar = _calendar_of(dossier)
     hours = _hours_fn(calendar)
     plan = plan_of(dossier.procedure_version_id)
-    # Added only after the fold, so that no query autoflushes them without their flag.
     for event in ordered:
         current, event.flag = fold.apply_event(current, _facts(event), plan, hours)
-    db.session.add_all(ordered)
+    _insert_events(ordered)
     _write_state(dossier, current, calendar)
 
 
@@ -447,16 +460,17 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
     stations = {s.code: s for s in principal.scan_stations()}
     default_station = next(iter(stations.values()), None)
     actors = _load_actors({p.actor for p in parsed if p.actor})
-    device: Device | None = principal.device
+    device = principal.device
 
     fresh: dict[int, list[ScanEvent]] = {}
-    seen: set[uuid.UUID] = set()
+    seen: set[UUID] = set()
     for p in parsed:
         if p.id in known or p.id in seen:
             prior = known.get(p.id)
-            results[p.index] = ScanResult(str(p.id), "duplicate", None,
-                                          "already recorded", prior.dossier if prior else
-                                          dossiers.get((p.ref.kind, p.ref.value)))
+            results[p.index] = ScanResult(
+                str(p.id), "duplicate", None, "already recorded",
+                db.session.get(Dossier, prior) if prior is not None
+                else dossiers.get((p.ref.kind, p.ref.value)))
             continue
         dossier = dossiers.get((p.ref.kind, p.ref.value))
         if dossier is None:
@@ -478,10 +492,10 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
                 continue
         actor = actors.get(p.actor.upper()) if p.actor else principal.user
         event = ScanEvent(
-            uuid=p.id, dossier_id=dossier.id, station=station,
+            uuid=p.id, dossier_id=dossier.id, station_id=station.id, station=station,
             action=p.action or ScanAction.TRANSFER_IN, actor_id=actor.id if actor else None,
             actor_raw=p.actor or (principal.user.username if principal.user else ""),
-            device=device,
+            device_id=device.id if device else None,
             user_id=principal.user.id if principal.user else None,
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
             sent_at=p.sent_at, received_at=now,
@@ -508,12 +522,13 @@ def _accepted_message(result: ScanResult) -> str:
     return f"{result.dossier.code} now at {where}"
 
 
-def _known_events(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ScanEvent]:
+def _known_events(ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Which of these event ids are recorded already, and for which dossier."""
     if not ids:
         return {}
-    stmt = (sa.select(ScanEvent).where(ScanEvent.uuid.in_(set(ids)))
-            .options(sa.orm.joinedload(ScanEvent.dossier)))
-    return {e.uuid: e for e in db.session.scalars(stmt)}
+    rows = db.session.execute(sa.select(ScanEvent.uuid, ScanEvent.dossier_id)
+                              .where(ScanEvent.uuid.in_(set(ids))))
+    return {row.uuid: row.dossier_id for row in rows}
 
 
 def _load_actors(names: set[str]) -> dict[str, User]:
