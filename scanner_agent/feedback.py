@@ -61,7 +61,14 @@ _LABELS = {
 
 
 def describe(result: dict[str, Any]) -> str:
-    """A short human line from a server result: message, dossier code and where it is."""
+    """A short human line from a server result.
+
+    The server's own message is preferred (it already says where the dossier is now); without
+    one, the line is built from the dossier: code, where it is, status.
+    """
+    message = str(result.get("message") or "")
+    if message:
+        return message
     parts: list[str] = []
     dossier = result.get("dossier") or {}
     if isinstance(dossier, dict) and dossier:
@@ -71,11 +78,9 @@ def describe(result: dict[str, Any]) -> str:
         station = dossier.get("station") or {}
         if isinstance(station, dict) and (station.get("name") or station.get("code")):
             parts.append(f"now at {station.get('name') or station.get('code')}")
-        if dossier.get("status"):
-            parts.append(f"({dossier['status']})")
-    message = result.get("message")
-    if message:
-        parts.append(f"- {message}" if parts else str(message))
+        status = dossier.get("status_label") or dossier.get("status")
+        if status:
+            parts.append(f"({status})")
     return " ".join(parts)
 
 

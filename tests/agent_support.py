@@ -124,11 +124,16 @@ def _make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                     else:
                         state.events[e["id"]] = e
                         state.order.append(e["id"])
+                        dossier = {
+                            "code": "H12.22-261122-0001",
+                            "tracking_number": e["code"],
+                            "status": "in_progress",
+                            "station": {"code": "RECEPTION", "name": "Một cửa"},
+                        }
+                        message = "H12.22-261122-0001 now at Một cửa"
                         results.append(
-                            {"id": e["id"], "status": "accepted", "message": "received",
-                             "dossier": {"code": "H12.22-261122-0001", "tracking_number":
-                                         e["code"], "status": "in_progress",
-                                         "station": {"code": "RECEPTION", "name": "Một cửa"}}}
+                            {"id": e["id"], "status": "accepted", "message": message,
+                             "dossier": dossier}
                         )  # fmt: skip
             self._send(200, {"results": results})
 

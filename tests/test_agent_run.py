@@ -42,13 +42,12 @@ def test_each_outcome_has_its_own_sound_and_ack() -> None:
 
 
 def test_server_answer_is_described_for_the_operator() -> None:
-    result = {
-        "status": "accepted",
-        "message": "recorded",
-        "dossier": {"code": "H12.22-261122-0001", "status": "in_progress",
-                    "station": {"code": "TP-DESK", "name": "Quầy 1"}},
-    }  # fmt: skip
-    assert fb.describe(result) == "H12.22-261122-0001 now at Quầy 1 (in_progress) - recorded"
+    dossier = {"code": "H12.22-261122-0001", "status": "in_progress", "status_label": "Đang xử lý",
+               "station": {"code": "TP-DESK", "name": "Quầy 1"}}  # fmt: skip
+    said = {"status": "accepted", "message": "H12.22-261122-0001 now at Quầy 1", "dossier": dossier}
+    assert fb.describe(said) == "H12.22-261122-0001 now at Quầy 1"
+    bare = {"status": "accepted", "dossier": dossier}
+    assert fb.describe(bare) == "H12.22-261122-0001 now at Quầy 1 (Đang xử lý)"
 
 
 def test_double_reads_are_per_source_and_time_window() -> None:
