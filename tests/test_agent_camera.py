@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from agent_support import CORPUS, iter_corpus, label_image, scene, write_video
+from agent_support import CORPUS, iter_corpus, label_image, scene, wait_for, write_video
 from click.testing import CliRunner
 
 from scanner_agent.cli import main
@@ -126,3 +126,53 @@ def test_decode_command_prints_one_json_object_per_image(label: np.ndarray, tmp_
     first, second = (json.loads(line) for line in result.output.splitlines())
     assert first == {"path": str(good), "codes": [CODE]}
     assert second["path"] == str(broken) and second["codes"] == [] and "error" in second
+
+
+class FakeCapture:
+    """A webcam: serves ``frames`` at ~50 fps, then fails as if unplugged."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames = list(frames)
+        self.released = False
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        import time
+
+        time.sleep(0.02)
+        if not self.frames:
+            return False, None
+        return True, self.frames.pop(0)
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_live_camera_reports_once_and_reopens_after_losing_the_camera(
+    label: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner_agent.sources import camera
+
+    shown = cv2.cvtColor(scene(label, angle=15, size=(640, 480), offset=(0, 0)), cv2.COLOR_GRAY2BGR)
+    opened: list[FakeCapture] = []
+
+    def fake_open(device: str, width: int, height: int) -> FakeCapture:
+        assert (device, width, height) == ("0", 1280, 720)  # 1280×720 asked for by default
+        cap = FakeCapture([shown] * 25)
+        opened.append(cap)
+        return cap
+
+    monkeypatch.setattr(camera, "open_capture", fake_open)
+    scans: list[RawScan] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=CameraSource(SourceConfig("camera", device="0")).run, args=(scans.append, stop)
+    )
+    thread.start()
+    try:
+        wait_for(lambda: len(opened) >= 2, timeout=30)  # the camera "came back"
+    finally:
+        stop.set()
+        thread.join(10)
+    # Held in view the whole time: one scan, not one per frame, even across the reopen.
+    assert [s.text for s in scans] == [CODE]
+    assert all(cap.released for cap in opened[:-1])
