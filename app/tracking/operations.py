@@ -11,7 +11,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -188,7 +188,7 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
         actor_raw=receiver.username if receiver else "",
         user_id=receiver.id if receiver else None, code_scanned=code,
         scanned_at=received_at, sent_at=None, received_at=now, corrected_at=received_at)
-    _append_events(dossier, [intake])
+    _record_events({dossier: [intake]})
     log.info("dossier %s received at %s, due %s", code, office.code, due.isoformat())
     return dossier, True
 
@@ -271,25 +271,36 @@ def _insert_events(events: Sequence[ScanEvent]) -> None:
                        [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events])
 
 
-def _append_events(dossier: Dossier, new: Sequence[ScanEvent]) -> None:
-    """Record new events of one dossier: one fold step each when they come after everything
-    already known (flags settled before the INSERT), a full replay when any of them is late."""
-    current = _read_state(dossier)
-    ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
-    key = current.order_key
-    if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
-        _insert_events(ordered)
+def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
+    """Record new events and bring their dossiers up to date.
+
+    A dossier whose new events all come after what is already known takes one fold step per
+    event, with the flags settled before the INSERT; one with a late event is replayed whole
+    after it. All events go to the database in one executemany and the dossier updates in
+    one flush, whatever the batch size.
+    """
+    late: list[tuple[Dossier, list[ScanEvent]]] = []
+    everything: list[ScanEvent] = []
+    with db.session.no_autoflush:
+        for dossier, new in fresh.items():
+            ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
+            everything.extend(ordered)
+            current = _read_state(dossier)
+            key = current.order_key
+            if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
+                late.append((dossier, ordered))
+                continue
+            calendar = _calendar_of(dossier)
+            hours = _hours_fn(calendar)
+            plan = plan_of(dossier.procedure_version_id)
+            for event in ordered:
+                current, event.flag = fold.apply_event(current, _facts(event), plan, hours)
+            _write_state(dossier, current, calendar)
+    _insert_events(everything)
+    for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
             event.flag = flags[event.uuid]
-        return
-    calendar = _calendar_of(dossier)
-    hours = _hours_fn(calendar)
-    plan = plan_of(dossier.procedure_version_id)
-    for event in ordered:
-        current, event.flag = fold.apply_event(current, _facts(event), plan, hours)
-    _insert_events(ordered)
-    _write_state(dossier, current, calendar)
 
 
 # --- scan ingest ------------------------------------------------------------------------------
@@ -462,7 +473,7 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
     actors = _load_actors({p.actor for p in parsed if p.actor})
     device = principal.device
 
-    fresh: dict[int, list[ScanEvent]] = {}
+    fresh: dict[Dossier, list[ScanEvent]] = {}
     seen: set[UUID] = set()
     for p in parsed:
         if p.id in known or p.id in seen:
@@ -501,11 +512,10 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
             sent_at=p.sent_at, received_at=now,
             corrected_at=corrected_time(p.scanned_at, p.sent_at, now, threshold))
         seen.add(p.id)
-        fresh.setdefault(dossier.id, []).append(event)
+        fresh.setdefault(dossier, []).append(event)
         results[p.index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
-    by_id = {d.id: d for d in dossiers.values()}
-    for dossier_id, events in fresh.items():
-        _append_events(by_id[dossier_id], events)
+    if fresh:
+        _record_events(fresh)
     done = [r for r in results if r is not None]
     for r in done:
         if r.event is not None:
