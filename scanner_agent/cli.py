@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import logging.handlers
@@ -22,6 +23,7 @@ log = logging.getLogger("scanner_agent")
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command shares; the command receives the loaded configuration."""
     options = [
         click.option(
             "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -41,9 +43,16 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("-v", "--verbose", is_flag=True, help="Log debug details to the console."),
     ]  # fmt: skip
+
+    @functools.wraps(func)
+    def wrapper(config_path: Path | None, server_url: str | None, token: str | None,
+                station: str | None, outbox: Path | None, sources: tuple[str, ...],
+                **kwargs: Any) -> Any:
+        return func(_load(config_path, server_url, token, station, outbox, sources), **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def _load(
@@ -108,12 +117,7 @@ def main() -> None:
 @main.command()
 @_common
 def run(
-    config_path: Path | None,
-    server_url: str | None,
-    token: str | None,
-    station: str | None,
-    outbox: Path | None,
-    sources: tuple[str, ...],
+    config: AgentConfig,
     verbose: bool,
 ) -> None:
     """Read the configured scanners and send scans until stopped (Ctrl+C or SIGTERM)."""
@@ -122,7 +126,6 @@ def run(
     from .outbox import Outbox
     from .sources import SourceError, build_source
 
-    config = _load(config_path, server_url, token, station, outbox, sources)
     try:
         config.require_server()
     except ConfigError as exc:
@@ -187,19 +190,13 @@ def _age(iso: str | None) -> str:
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(
-    config_path: Path | None,
-    server_url: str | None,
-    token: str | None,
-    station: str | None,
-    outbox: Path | None,
-    sources: tuple[str, ...],
+    config: AgentConfig,
     verbose: bool,
     as_json: bool,
 ) -> None:
     """Queue depth, oldest pending scan, last sync, last error and refused scans."""
     from .outbox import Outbox
 
-    config = _load(config_path, server_url, token, station, outbox, sources)
     if not config.outbox.exists():
         raise click.ClickException(f"no outbox at {config.outbox}: the agent has not run yet")
     with Outbox(config.outbox) as box:
@@ -234,12 +231,7 @@ def status(
 @click.argument("code")
 @click.option("--dry-run", is_flag=True, help="Only say how the code is recognized.")
 def test_scan(
-    config_path: Path | None,
-    server_url: str | None,
-    token: str | None,
-    station: str | None,
-    outbox: Path | None,
-    sources: tuple[str, ...],
+    config: AgentConfig,
     verbose: bool,
     code: str,
     dry_run: bool,
@@ -251,7 +243,6 @@ def test_scan(
     from .outbox import Outbox
     from .sources import RawScan
 
-    config = _load(config_path, server_url, token, station, outbox, sources)
     _setup_logging(config, verbose, to_file=False)
     found = CodeRules(config.official_code_pattern).recognize(code)
     if dry_run or isinstance(found, Unrecognized):
@@ -282,18 +273,12 @@ def test_scan(
 @main.command()
 @_common
 def doctor(
-    config_path: Path | None,
-    server_url: str | None,
-    token: str | None,
-    station: str | None,
-    outbox: Path | None,
-    sources: tuple[str, ...],
+    config: AgentConfig,
     verbose: bool,
 ) -> None:
     """List scanners, serial ports and cameras; check the outbox, the server and the token."""
     from .doctor import run_doctor
 
-    config = _load(config_path, server_url, token, station, outbox, sources)
     _setup_logging(config, verbose, to_file=False)
     problems = run_doctor(config, click.echo)
     if problems:

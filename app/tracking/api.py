@@ -186,13 +186,6 @@ def _send(printed: printing.Printed, *, inline: bool = True) -> ResponseReturnVa
                      download_name=printed.filename, as_attachment=not inline)
 
 
-def _printer_arg() -> str | None:
-    printer = request.args.get("printer")
-    if printer not in (None, "pdf", "zpl"):
-        raise ValidationError("printer must be pdf or zpl", details={"field": "printer"})
-    return printer
-
-
 @bp.get("/dossiers/<reference>/label.pdf")
 @require()
 def dossier_label_pdf(reference: str) -> ResponseReturnValue:
