@@ -13,8 +13,8 @@ from flask.typing import ResponseReturnValue
 
 from app.auth.models import Role
 from app.auth.tokens import current_principal, require
-from app.db import commit_with_retry, db, utcnow
-from app.errors import DomainError, NotFound, ValidationError
+from app.db import commit_with_retry, db
+from app.errors import DomainError, ValidationError
 from app.extensions import limiter
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
@@ -159,13 +159,10 @@ def create_dossier() -> ResponseReturnValue:
 def get_dossier(reference: str) -> ResponseReturnValue:
     """A dossier with its current place, due date and control-sheet timeline."""
     dossier = ops.resolve_dossier(reference, current_principal())
-    calendar = calendar_for(dossier.receiving_office)
-    now = utcnow()
-    verdict = queries.dossier_verdict(dossier, calendar, now,
-                                      current_app.config["APPROACHING_DUE_HOURS"])
-    body = schemas.staff_dossier(dossier, calendar.tz, verdict,
-                                 queries.working_hours_left(dossier, calendar, now),
-                                 queries.timeline(dossier, calendar, now))
+    now = queries.standing(dossier)
+    body = schemas.staff_dossier(dossier, now.calendar.tz, now.verdict,
+                                 queries.working_hours_left(dossier, now.calendar, now.now),
+                                 queries.timeline(dossier, now.calendar, now.now))
     db.session.commit()  # last-seen stamps
     return jsonify(body)
 
@@ -293,22 +290,13 @@ def _lookup_limit() -> str:
 @limiter.limit(_lookup_limit)
 def lookup(code: str) -> ResponseReturnValue:
     """Public status of a dossier; with the receipt secret (``?t=``) its step timeline too."""
-    not_found = NotFound("No dossier matches this code and secret.")
-    try:
-        dossier = ops.resolve_dossier(code)
-    except NotFound:
-        raise not_found from None
     secret = request.args.get("t")
-    if secret is not None and not ops.check_lookup_secret(dossier, secret):
-        raise not_found  # a wrong secret answers exactly like an unknown code
-    calendar = calendar_for(dossier.receiving_office)
-    now = utcnow()
-    verdict = queries.dossier_verdict(dossier, calendar, now,
-                                      current_app.config["APPROACHING_DUE_HOURS"])
-    body = schemas.public_dossier(dossier, calendar.tz, verdict)
+    dossier = ops.find_for_lookup(code, secret)
+    now = queries.standing(dossier)
+    body = schemas.public_dossier(dossier, now.calendar.tz, now.verdict)
     if secret is not None:
-        body["timeline"] = schemas.timeline_json(queries.timeline(dossier, calendar, now),
-                                                 calendar.tz, personal=False)
+        body["timeline"] = schemas.timeline_json(
+            queries.timeline(dossier, now.calendar, now.now), now.calendar.tz, personal=False)
     return jsonify(body)
 
 

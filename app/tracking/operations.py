@@ -575,6 +575,21 @@ def resolve_dossier(reference: str, principal: Principal | None = None) -> Dossi
     return dossier
 
 
+def find_for_lookup(code: str, secret: str | None) -> Dossier:
+    """The dossier a public lookup asks for.
+
+    :raises NotFound: unknown code, or a secret that does not match — the same answer for
+        both, so a code cannot be confirmed by guessing secrets.
+    """
+    try:
+        dossier = resolve_dossier(code)
+    except NotFound:
+        dossier = None
+    if dossier is None or (secret is not None and not check_lookup_secret(dossier, secret)):
+        raise NotFound("No dossier matches this code and secret.")
+    return dossier
+
+
 def can_see(principal: Principal, dossier: Dossier) -> bool:
     scope = principal.office_ids
     station = dossier.current_station

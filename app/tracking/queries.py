@@ -6,12 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
-from app.db import db
+from app.db import db, utcnow
 from app.offices.models import Station
+from app.offices.operations import calendar_for
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking.models import Dossier, ScanEvent
-from app.tracking.state import AFTER_CLOSE
+from app.tracking.state import AFTER_CLOSE, plan_match
 from app.worktime import WorkCalendar
 
 EARLY, ON_TIME, LATE = "early", "on_time", "late"
@@ -60,8 +62,7 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
     position = 0
     for event in events:
         nxt = following.get(event.id)
-        plan_step = next((c for c in plan
-                          if c.position >= max(position, 1) and c.matches(event.station)), None)
+        plan_step = plan_match(plan, position, event.station)
         if plan_step is not None:
             position = plan_step.position
         ends_file = event.flag == AFTER_CLOSE or (nxt is None and dossier.status.closed)
@@ -101,6 +102,22 @@ def dossier_verdict(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime,
         return LATE
     left = calendar.working_time_between(now, dossier.due_at)
     return APPROACHING if left <= dt.timedelta(hours=approaching_hours) else WITHIN
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A dossier's office calendar, the instant it is judged at, and its on-time verdict then."""
+
+    calendar: WorkCalendar
+    now: dt.datetime
+    verdict: str
+
+
+def standing(dossier: Dossier) -> Standing:
+    calendar = calendar_for(dossier.receiving_office)
+    now = utcnow()
+    return Standing(calendar, now, dossier_verdict(
+        dossier, calendar, now, current_app.config["APPROACHING_DUE_HOURS"]))
 
 
 def working_hours_left(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> float | None:

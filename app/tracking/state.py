@@ -64,11 +64,11 @@ class EventFacts:
         return (self.at, self.uuid)
 
 
-def _plan_match(plan: Sequence[PlanStep], position: int, station: Station) -> int | None:
-    """1-based position of the first plan step at or after ``position`` served by ``station``."""
+def plan_match(plan: Sequence[PlanStep], position: int, station: Station) -> PlanStep | None:
+    """The first plan step at or after ``position`` (1-based) that ``station`` serves."""
     for step in plan:
         if step.position >= max(position, 1) and step.matches(station):
-            return step.position
+            return step
     return None
 
 
@@ -87,9 +87,9 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
     flag = None
     changes: dict[str, object] = {"station_id": event.station.id, "holder_id": event.actor_id,
                                   "last_event_at": event.at, "last_event_uuid": event.uuid}
-    matched = _plan_match(plan, state.plan_position, event.station)
+    matched = plan_match(plan, state.plan_position, event.station)
     if matched is not None:
-        changes["plan_position"] = matched
+        changes["plan_position"] = matched.position
     elif event.station.id != state.station_id and event.action is ScanAction.TRANSFER_IN:
         flag = OFF_PLAN
 

@@ -8,10 +8,8 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import limiter
-from app.offices.operations import calendar_for
 from app.tracking import operations as ops
 from app.tracking import queries, schemas
 
@@ -48,16 +46,11 @@ def lookup_page(code: str) -> ResponseReturnValue:
     """Where the citizen's dossier is; the step timeline when the receipt secret is given."""
     secret = request.args.get("t") or None
     try:
-        dossier = ops.resolve_dossier(code)
-        if secret is not None and not ops.check_lookup_secret(dossier, secret):
-            raise NotFound("wrong secret")
+        dossier = ops.find_for_lookup(code, secret)
     except NotFound:
         return render_template("tracking/lookup_form.html", code=code, not_found=True), 404
-    calendar = calendar_for(dossier.receiving_office)
-    now = utcnow()
-    verdict = queries.dossier_verdict(dossier, calendar, now,
-                                      current_app.config["APPROACHING_DUE_HOURS"])
-    info = schemas.public_dossier(dossier, calendar.tz, verdict)
-    steps = queries.timeline(dossier, calendar, now) if secret else []
-    return render_template("tracking/lookup.html", d=info, steps=steps, tz=calendar.tz,
+    now = queries.standing(dossier)
+    info = schemas.public_dossier(dossier, now.calendar.tz, now.verdict)
+    steps = queries.timeline(dossier, now.calendar, now.now) if secret else []
+    return render_template("tracking/lookup.html", d=info, steps=steps, tz=now.calendar.tz,
                            labels=queries.VERDICT_LABELS)
