@@ -20,8 +20,6 @@ class Role(enum.Enum):
     ADMIN = "admin"
 
 
-STAFF_ROLES = frozenset(Role)
-
 device_station = sa.Table(
     "device_station",
     db.metadata,

@@ -50,10 +50,6 @@ class Principal:
         assert owner is not None
         return owner.office
 
-    @property
-    def role(self) -> Role | None:
-        return self.user.role if self.user else None
-
     @functools.cached_property
     def office_ids(self) -> frozenset[int]:
         """Offices whose dossiers the caller may read."""

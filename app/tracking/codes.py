@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from scanner_agent.codes import damm_checksum
 
 TRACKING_BODY_DIGITS = 11
-OFFICIAL_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9.]*-\d{6}(\d{2})?-\d{4,7}$")
 
 
 def damm_digit(digits: str) -> int:
@@ -58,11 +56,10 @@ def normalize_scan(text: str) -> str:
 
 @dataclass(frozen=True)
 class ScannedRef:
-    """A scanned text understood: which kind of reference it is, and the lookup secret if any."""
+    """A scanned text understood: which kind of reference it is, and its value."""
 
     kind: str  # "tracking_number" | "official_code"
     value: str
-    secret: str | None = None
 
 
 class BadReference(ValueError):
@@ -82,10 +79,7 @@ def parse_reference(text: str) -> ScannedRef:
         parts = urlsplit(text)
         segments = [unquote(s) for s in parts.path.split("/") if s]
         if len(segments) >= 2 and segments[-2] == "lookup":
-            secrets_given = parse_qs(parts.query).get("t")
-            secret = secrets_given[0] if secrets_given else None
-            ref = parse_reference(segments[-1])
-            return ScannedRef(ref.kind, ref.value, secret)
+            return parse_reference(segments[-1])
         msg = "the scanned link is not a dossier receipt link"
         raise BadReference("unrecognized_code", msg)
     compact = text.replace(" ", "")
