@@ -244,7 +244,8 @@ def device_group() -> None:
 
 @device_group.command("add")
 @click.option("--station", "stations", required=True, multiple=True,
-              help="Station code the device scans at (repeat for several; first = default)")
+              help="Station code the device scans at (repeat for several; scans that name "
+                   "no station go to the one created first)")
 @click.option("--name", default=None, help="A name people recognise, e.g. 'Quầy 1 PC'")
 @with_appcontext
 @_fail_on_domain_error

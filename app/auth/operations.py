@@ -61,7 +61,9 @@ def issue_token(user: User, name: str = "") -> str:
 
 
 def create_device(name: str, stations: Sequence[Station]) -> tuple[Device, str]:
-    """Register a scanner agent bound to ``stations`` (the first is its default).
+    """Register a scanner agent bound to ``stations``.
+
+    A scan that names no station is placed at the device's station created first (lowest id).
 
     :raises ValidationError: no station, or stations of different offices.
     """
