@@ -37,6 +37,7 @@ Exit status 0 when every target is met, 1 when one is missed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -118,6 +119,9 @@ class Config:
     raw_batch_rows: int
     servers: tuple[ServerSpec, ...]
     keep_db: bool
+    compare: str | None = None  # a git revision measured beside the working tree
+    bare: bool = False  # also measure a bare Flask endpoint doing one INSERT
+    tree: Path = ROOT  # the code the server runs
 
     def conninfo(self, db_name: str | None = None) -> str:
         return f"{self.pg_url}/{db_name or self.db_name}"
@@ -161,6 +165,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
                    help="gunicorn config KIND:WORKERS[:THREADS], repeatable "
                         "(default: sync:4 and gthread:2:8; quick: sync:4)")
     p.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
+    p.add_argument("--compare", metavar="REV", default=None,
+                   help="also run the server of git revision REV (git archive into a temp "
+                        "folder, its own database <db-name>_base) with the first --server, "
+                        "and compare server CPU per event in the same run")
+    p.add_argument("--bare", action="store_true",
+                   help="also measure a bare Flask endpoint doing one INSERT (bench/"
+                        "bare_insert_app.py) under the first --server: the floor of a request")
     a = p.parse_args(argv)
     if not a.db_name.startswith("bench"):
         p.error("--db-name must start with 'bench' (the database is dropped)")
@@ -178,7 +189,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         max_seconds=a.max_seconds or (15.0 if quick else 30.0),
         raw_single_rows=max(single, raw),
         raw_batch_rows=max(a.clients * batches * a.batch_size, 4 * raw),
-        servers=tuple(servers), keep_db=a.keep_db)
+        servers=tuple(servers), keep_db=a.keep_db, compare=a.compare, bare=a.bare)
 
 
 # --- measurements -----------------------------------------------------------------------------
@@ -301,13 +312,18 @@ def drop_database(cfg: Config) -> None:
 
 def server_env(cfg: Config) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=cfg.sqlalchemy_url, FLASK_SECRET_KEY="bench-ingest-secret")
+    # PYTHONPATH first, so a revision under --compare runs its own code, not the editable
+    # install of the working tree; the per-token rate limit is lifted for the load.
+    env.update(DATABASE_URL=cfg.sqlalchemy_url, FLASK_SECRET_KEY="bench-ingest-secret",
+               PYTHONPATH=str(cfg.tree), FLASK_TOKEN_RATE_LIMIT='"1000000 per minute"',
+               FLASK_TOKEN_EVENT_RATE_LIMIT='"100000000 per minute"')
     return env
 
 
 def tracker(cfg: Config, *args: str) -> str:
-    out = subprocess.run([str(BIN / "tracker"), *args], cwd=ROOT, env=server_env(cfg),
-                         check=True, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([str(BIN / "python"), "-c", "from app.cli import main; main()", *args],
+                         cwd=cfg.tree, env=server_env(cfg), check=True, capture_output=True,
+                         text=True, timeout=300)
     return out.stdout
 
 
@@ -328,14 +344,32 @@ def create_scratch_table(cfg: Config) -> None:
                          f"{name.replace('scan_event', SCRATCH)} {definition}")
 
 
+def analyze(cfg: Config) -> None:
+    """Give the planner statistics: autovacuum is off on these machines, and without them
+    the batch duplicate check (``uuid IN (...)``) is planned as a sequential scan."""
+    with psycopg.connect(cfg.conninfo(), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 @contextmanager
-def gunicorn(cfg: Config, spec: ServerSpec) -> Iterator[subprocess.Popen[bytes]]:
+def export_revision(rev: str) -> Iterator[Path]:
+    """The files of git revision ``rev`` in a temporary folder (removed on the way out)."""
+    with tempfile.TemporaryDirectory(prefix="bench-rev-") as tmp:
+        archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT,
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        yield Path(tmp)
+
+
+@contextmanager
+def gunicorn(cfg: Config, spec: ServerSpec,
+             target: str = "app:create_app()") -> Iterator[subprocess.Popen[bytes]]:
     """A gunicorn master on 127.0.0.1:port, stopped (by its pid) on the way out."""
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), *spec.argv(), "-b", f"127.0.0.1:{cfg.port}",
-         "--backlog", "256", "--timeout", "60", "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=server_env(cfg), stdout=log, stderr=subprocess.STDOUT)
+         "--backlog", "256", "--timeout", "60", "--log-level", "warning", target],
+        cwd=cfg.tree, env=server_env(cfg), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -592,6 +626,77 @@ def format_table(rows: Sequence[Row]) -> str:
 
 # --- main -------------------------------------------------------------------------------------
 
+def setup_tree(cfg: Config, stop: threading.Event) -> tuple[str, Route]:
+    """A fresh database for ``cfg.tree``'s code: schema, demo office, dossiers, statistics.
+    Returns the device token and the route over the dossiers."""
+    recreate_database(cfg)
+    tracker(cfg, "db", "upgrade")
+    demo = json.loads(tracker(cfg, "demo", "--json"))
+    device_token = demo["devices"][0]["token"]
+    reception = next(u["token"] for u in demo["users"] if u["role"] == "reception")
+    with gunicorn(cfg, cfg.servers[0]):
+        route = Route(create_dossiers(cfg, reception, stop), cfg.clients)
+    analyze(cfg)
+    return device_token, route
+
+
+def measure_server(cfg: Config, spec: ServerSpec, token: str, route: Route,
+                   stop: threading.Event) -> tuple[Phase, Phase]:
+    """Warm up, then the single-event and the batch phase against one gunicorn shape."""
+    singles = split(cfg.single_events, cfg.clients)
+    batches = [cfg.batches_per_client] * cfg.clients
+    with gunicorn(cfg, spec) as server:
+        warm = post_load(cfg, token, route, "warm-up", split(cfg.warmup_events, cfg.clients), 1,
+                         stop, server.pid)
+        post_load(cfg, token, route, "warm-up batch", [1] * cfg.clients, cfg.batch_size, stop,
+                  server.pid)
+        if warm.failures:
+            raise RuntimeError(f"warm-up scans failed: {warm.notes[:3]}")
+        analyze(cfg)
+        single = post_load(cfg, token, route, "single", singles, 1, stop, server.pid,
+                           cfg.max_seconds)
+        print(f"  single: {single.rate:,.0f} events/s, p99 {single.pct(99):.1f} ms", flush=True)
+        batch = post_load(cfg, token, route, "batch", batches, cfg.batch_size, stop,
+                          server.pid, cfg.max_seconds)
+        print(f"  batch:  {batch.rate:,.0f} events/s", flush=True)
+    return single, batch
+
+
+def measure_bare(cfg: Config, refs: RawRefs, stop: threading.Event) -> Phase:
+    """Single-row requests to a bare Flask endpoint doing one INSERT (the floor of a request)."""
+    phase = Phase("bare")
+    lock = threading.Lock()
+    per_client = split(cfg.single_events, cfg.clients)
+    env_cfg = dataclasses.replace(cfg, tree=ROOT / "bench")
+    with gunicorn(env_cfg, cfg.servers[0], "bare_insert_app:app") as server:
+
+        def work(i: int, barrier: threading.Barrier) -> None:
+            lat: list[float] = []
+            with requests.Session() as s:
+                barrier.wait()
+                for k in range(per_client[i]):
+                    if stop.is_set():
+                        break
+                    row = raw_rows(refs, i, cfg.clients, 1, k)[0]
+                    body = {"uuid": str(row[0]), "dossier_id": row[1], "station_id": row[2],
+                            "device_id": row[4], "code": row[5]}
+                    t0 = time.perf_counter()
+                    r = s.post(f"{cfg.base_url}/insert", json=body, timeout=60)
+                    lat.append(time.perf_counter() - t0)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"bare insert: {r.status_code} {r.text[:200]}")
+            with lock:
+                phase.latencies += lat
+                phase.events += len(lat)
+
+        phase.seconds = run_threads(cfg.clients, work, stop, phase, server.pid)
+    return phase
+
+
+def cpu_ms(phase: Phase) -> float:
+    return phase.server_cpu / phase.events * 1000 if phase.server_cpu and phase.events else 0.0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
     stop = threading.Event()
@@ -613,38 +718,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"background CPU load before starting: {background:.0%} of {os.cpu_count()} CPUs",
           flush=True)
     rows: list[Row] = []
+    base_cfg = dataclasses.replace(cfg, db_name=f"{cfg.db_name}_base")
     try:
         print("setting up database ...", flush=True)
-        recreate_database(cfg)
-        tracker(cfg, "db", "upgrade")
-        demo = json.loads(tracker(cfg, "demo", "--json"))
-        device_token = demo["devices"][0]["token"]
-        reception = next(u["token"] for u in demo["users"] if u["role"] == "reception")
+        device_token, route = setup_tree(cfg, stop)
         create_scratch_table(cfg)
-
-        singles = split(cfg.single_events, cfg.clients)
-        batches = [cfg.batches_per_client] * cfg.clients
-        route: Route | None = None
-        results: list[tuple[ServerSpec, Phase, Phase]] = []
+        results: list[tuple[str, Phase, Phase]] = []
         for n, spec in enumerate(cfg.servers):
             print(f"gunicorn: {spec.label} ...", flush=True)
-            with gunicorn(cfg, spec) as server:
-                if route is None:
-                    route = Route(create_dossiers(cfg, reception, stop), cfg.clients)
-                warm = post_load(cfg, device_token, route, "warm-up",
-                                 split(cfg.warmup_events, cfg.clients), 1, stop, server.pid)
-                post_load(cfg, device_token, route, "warm-up batch", [1] * cfg.clients,
-                          cfg.batch_size, stop, server.pid)
-                if warm.failures:
-                    raise RuntimeError(f"warm-up scans failed: {warm.notes[:3]}")
-                single = post_load(cfg, device_token, route, "single", singles, 1, stop,
-                                   server.pid, cfg.max_seconds)
-                print(f"  single: {single.rate:,.0f} events/s, p99 {single.pct(99):.1f} ms",
-                      flush=True)
-                batch = post_load(cfg, device_token, route, "batch", batches,
-                                  cfg.batch_size, stop, server.pid, cfg.max_seconds)
-                print(f"  batch:  {batch.rate:,.0f} events/s", flush=True)
-                results.append((spec, single, batch))
+            single, batch = measure_server(cfg, spec, device_token, route, stop)
+            results.append((spec.label, single, batch))
             if n == 0:
                 # Baselines after the first server so they see the same table sizes; no
                 # server process is running while they are measured.
@@ -657,14 +740,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     cfg.batch_size, stop)
                 print(f"  INSERT: {raw_single.rate:,.0f} rows/s; executemany: "
                       f"{raw_many.rate:,.0f} rows/s", flush=True)
+                if cfg.bare:
+                    print("bare Flask endpoint, one INSERT per request ...", flush=True)
+                    bare = measure_bare(cfg, refs, stop)
+                    rows.append(Row(f"bare Flask POST, 1 INSERT/request, {spec.label}", bare))
+        compared: tuple[Phase, Phase] | None = None
+        if cfg.compare:
+            with export_revision(cfg.compare) as tree:
+                base_cfg = dataclasses.replace(base_cfg, tree=tree)
+                print(f"revision {cfg.compare}: setting up database {base_cfg.db_name} ...",
+                      flush=True)
+                token, base_route = setup_tree(base_cfg, stop)
+                print(f"gunicorn ({cfg.compare}): {cfg.servers[0].label} ...", flush=True)
+                compared = measure_server(base_cfg, cfg.servers[0], token, base_route, stop)
 
-        rows.append(Row("raw INSERT, 1 row/txn (psycopg)", raw_single))
-        rows.append(Row(f"raw executemany, {cfg.batch_size} rows/txn (psycopg)", raw_many))
-        for spec, single, batch in results:
-            rows.append(Row(f"POST /scans, 1 event/request, {spec.label}", single, raw_single,
+        rows.insert(0, Row("raw INSERT, 1 row/txn (psycopg)", raw_single))
+        rows.insert(1, Row(f"raw executemany, {cfg.batch_size} rows/txn (psycopg)", raw_many))
+        for label, single, batch in results:
+            rows.append(Row(f"POST /scans, 1 event/request, {label}", single, raw_single,
                             SINGLE_RATIO, SINGLE_P99_MS))
-            rows.append(Row(f"POST /scans, {cfg.batch_size} events/request, {spec.label}",
+            rows.append(Row(f"POST /scans, {cfg.batch_size} events/request, {label}",
                             batch, raw_many, BATCH_RATIO))
+        if compared is not None:
+            label = f"{cfg.servers[0].label}, revision {cfg.compare}"
+            rows.append(Row(f"POST /scans, 1 event/request, {label}", compared[0], raw_single))
+            rows.append(Row(f"POST /scans, {cfg.batch_size} events/request, {label}",
+                            compared[1], raw_many))
         print()
         print(format_table(rows))
         print()
@@ -675,6 +776,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "bench CPU = CPU of this load-generating process (100% = one core); machine "
               f"busy = share of all {os.cpu_count()} CPUs busy (every process) during the "
               f"phase; background load before the run: {background:.0%}.")
+        if compared is not None:
+            _, single, batch = results[0]
+            print(f"server CPU per event, working tree vs {cfg.compare} "
+                  f"({cfg.servers[0].label}): single {cpu_ms(single):.2f} vs "
+                  f"{cpu_ms(compared[0]):.2f} ms ({cpu_ms(single) / cpu_ms(compared[0]):.2f}x); "
+                  f"{cfg.batch_size}-event batches {cpu_ms(batch):.3f} vs "
+                  f"{cpu_ms(compared[1]):.3f} ms ({cpu_ms(batch) / cpu_ms(compared[1]):.2f}x)")
         for row in rows:
             for note in row.phase.notes[:3]:
                 print(f"  {row.label}: {note}")
@@ -686,10 +794,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stop.set()
         if not cfg.keep_db:
-            try:
-                drop_database(cfg)
-            except psycopg.Error as exc:
-                print(f"could not drop {cfg.db_name}: {exc}", file=sys.stderr)
+            for c in (cfg, base_cfg):
+                try:
+                    drop_database(c)
+                except psycopg.Error as exc:
+                    print(f"could not drop {c.db_name}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":
