@@ -1,20 +1,28 @@
-"""The dossier tracker: a Flask server that knows every dossier, scan point and handoff."""
+"""The dossier tracker: a Flask server that knows every dossier, scan point and handoff.
+
+Importing this package imports only the standard library: the scanner agent, installed without
+Flask, imports :mod:`app.codes` (the code rules both sides share) and nothing else of ``app``.
+Flask and the rest are imported inside the functions that need them.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, jsonify
-from flask.typing import ResponseReturnValue
-
-from app.config import DEFAULTS
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.typing import ResponseReturnValue
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: code defaults, then the environment, then ``test_config``."""
+    from flask import Flask
+
+    from app.config import DEFAULTS
+
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     if test_config is None or not test_config.get("TESTING"):
@@ -72,6 +80,8 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from flask import jsonify
+
     from app.tracking.api import bp as api_bp
     from app.tracking.views import bp as tracking_bp
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from app.codes import DEFAULT_CODE_PATTERN
 from app.db import db
 from app.errors import DomainError
 
@@ -148,7 +149,9 @@ def office_group() -> None:
 @click.option("--place", default="", help="Place name printed on forms")
 @click.option("--hours", default="07:00-11:30,13:30-17:00", show_default=True)
 @click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True)
-@click.option("--code-pattern", default="{agency}-{yymmdd}-{serial:04d}", show_default=True)
+@click.option("--code-pattern", default=DEFAULT_CODE_PATTERN, show_default=True,
+              help="Official codes: {agency}, {yymmdd} or {yyyymmdd}, {serial:0Nd} and "
+                   "literal A-Z 0-9 . - _")
 @with_appcontext
 @_fail_on_domain_error
 def office_add(code: str, name: str, province: str, place: str, hours: str, timezone: str,
@@ -160,6 +163,25 @@ def office_add(code: str, name: str, province: str, place: str, hours: str, time
                            office_hours=hours, code_pattern=code_pattern)
     db.session.commit()
     click.echo(f"office {office.code} added")
+
+
+@office_group.command("code-pattern")
+@click.argument("code")
+@click.argument("pattern", required=False)
+@with_appcontext
+@_fail_on_domain_error
+def office_code_pattern(code: str, pattern: str | None) -> None:
+    """Show or set an office's official-code pattern, e.g. {agency}-{yyyymmdd}-{serial:07d}."""
+    from app.codes import code_pattern
+    from app.offices.operations import get_office, set_code_pattern
+
+    office = get_office(code)
+    if pattern is not None:
+        set_code_pattern(office, pattern)
+        db.session.commit()
+    compiled = code_pattern(office.code_pattern, office.code)
+    click.echo(f"{office.code}: {office.code_pattern} ({compiled.shape}, at most "
+               f"{compiled.max_serial} codes a day)")
 
 
 @office_group.command("printing")

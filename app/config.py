@@ -13,6 +13,12 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
 - ``FLASK_PROXY_HOPS``: number of reverse proxies in front (trust their X-Forwarded-* headers).
 - ``FLASK_CLOCK_SKEW_THRESHOLD_SECONDS``: device clocks further off than this are corrected.
 - ``FLASK_DEFAULT_OFFICE_HOURS``: office hours for new offices, ``07:00-11:30,13:30-17:00``.
+- ``FLASK_UPSTREAM_CODE_PATTERNS``: the codes a one-door system may register a dossier under
+  (intake with ``code`` and ``received_at``) besides the receiving office's own code shape:
+  a JSON list of regexes matched against the whole uppercased code, or an object mapping a
+  province key (``"*"`` for all) to such a list. Default: the national shape ``<agency
+  code>-<yymmdd or yyyymmdd>-<4 to 7 digit serial>`` (``G09.20-20260609-0092637``); ``[]``
+  accepts only each office's own shape. Codes must also be official codes (see ``app.codes``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "DEFAULT_OFFICE_HOURS": "07:00-11:30,13:30-17:00",
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
+    "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
     "JSON_SORT_KEYS": False,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).

@@ -1,94 +1,24 @@
-"""Normalizing and recognizing scanned codes before they are queued.
+"""Recognizing scanned codes before they are queued.
 
-The agent's own small copy of the code rules (it never imports ``app``): a tracking number is
-12 digits whose last digit is a Damm check digit; an official dossier code matches a
-configurable pattern after uppercasing; a receipt QR is an ``http(s)://host/lookup/<official
-code>?t=<secret>`` URL, sent whole (the server parses it).
+The rules are the server's own (:mod:`app.codes`, a standard-library-only module and the only
+part of ``app`` the agent imports): a tracking number is 12 digits whose last digit is a Damm
+check digit; an official dossier code is anything in the official-code grammar, which every
+office's code pattern is checked against, so the agent accepts whatever codes the server's
+offices issue; a receipt QR is an ``http(s)://host/lookup/<code>?t=<secret>`` URL, sent whole
+(the server parses it). A site may narrow the official codes it accepts with a regex of its own
+(``official_code_pattern``).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-#: The standard Damm quasigroup (weakly totally anti-symmetric, order 10).
-DAMM_TABLE: tuple[tuple[int, ...], ...] = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
+from app.codes import OFFICIAL_CODE, TRACKING_NUMBER, UnreadableScan, read_scan
 
-DEFAULT_OFFICIAL_PATTERN = r"^[A-Z0-9][A-Z0-9.]*-\d{6}(\d{2})?-\d{4,7}$"
-TRACKING_LENGTH = 12
-
-TRACKING = "tracking_number"
-OFFICIAL = "official_code"
+TRACKING = TRACKING_NUMBER
+OFFICIAL = OFFICIAL_CODE
 RECEIPT_URL = "receipt_url"
-
-_URL_RE = re.compile(r"^https?://([^/?#\s]+)/lookup/([^/?#\s]+)/?(\?[^#\s]*)?$", re.IGNORECASE)
-_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
-
-
-def damm_checksum(digits: str) -> int:
-    """Return the Damm interim digit of ``digits`` (0 means the check digit is right).
-
-    :raises ValueError: if ``digits`` contains anything but ASCII digits.
-    """
-    interim = 0
-    for ch in digits:
-        if not ("0" <= ch <= "9"):
-            msg = f"not a digit: {ch!r}"
-            raise ValueError(msg)
-        interim = DAMM_TABLE[interim][ord(ch) - 48]
-    return interim
-
-
-def damm_check_digit(digits: str) -> str:
-    """Return the check digit to append to ``digits``."""
-    return str(damm_checksum(digits))
-
-
-def make_tracking_number(body: str) -> str:
-    """Append the Damm check digit to an 11-digit body.
-
-    :raises ValueError: if ``body`` is not 11 ASCII digits.
-    """
-    if len(body) != TRACKING_LENGTH - 1 or not body.isascii() or not body.isdigit():
-        msg = f"a tracking number body is {TRACKING_LENGTH - 1} digits, got {body!r}"
-        raise ValueError(msg)
-    return body + damm_check_digit(body)
-
-
-def is_tracking_number(code: str) -> bool:
-    """True for 12 ASCII digits with a valid Damm check digit."""
-    return (
-        len(code) == TRACKING_LENGTH
-        and code.isascii()
-        and code.isdigit()
-        and damm_checksum(code) == 0
-    )
-
-
-def normalize(raw: str) -> str:
-    """Normalize a scan: NFC, surrounding whitespace and control characters removed.
-
-    A receipt URL keeps its case (its secret may be case-sensitive) but loses inner
-    whitespace; anything else is also uppercased and loses all whitespace, since no code
-    contains spaces and scanners or people add them (``"h12.22 - 261122-0001 "``).
-    """
-    text = unicodedata.normalize("NFC", raw)
-    text = _CONTROL_OR_SPACE.sub("", text)
-    if _URL_RE.match(text):
-        return text
-    return text.upper()
 
 
 @dataclass(frozen=True)
@@ -113,33 +43,38 @@ class Unrecognized:
 
 
 class CodeRules:
-    """Recognizes scans with a configurable official-code pattern."""
+    """Recognizes scans: the shared rules, optionally narrowed to a site's official codes.
 
-    def __init__(self, official_pattern: str = DEFAULT_OFFICIAL_PATTERN) -> None:
-        self.official = re.compile(official_pattern)
+    :param official_pattern: a regex official codes (uppercased) must also match, or ``""``
+        for every official code.
+    :raises ValueError: if ``official_pattern`` is not a valid regex.
+    """
+
+    def __init__(self, official_pattern: str = "") -> None:
+        try:
+            self.narrowing = re.compile(official_pattern) if official_pattern else None
+        except re.error as exc:
+            msg = f"official_code_pattern {official_pattern!r} is not a valid regex: {exc}"
+            raise ValueError(msg) from exc
 
     def is_official(self, code: str) -> bool:
-        """True if ``code`` (already uppercased) matches the official-code pattern."""
-        return bool(self.official.match(code))
+        """True if the official code ``code`` passes the site's narrowing, if any."""
+        return self.narrowing is None or self.narrowing.fullmatch(code) is not None
 
     def recognize(self, raw: str) -> Recognized | Unrecognized:
         """Normalize ``raw`` and say what it is, or why it is not sent."""
-        code = normalize(raw)
-        if not code:
-            return Unrecognized(code, "empty", "empty scan")
-        if len(code) > 512:
-            return Unrecognized(code[:64], "too_long", "scan longer than 512 characters")
-        url = _URL_RE.match(code)
-        if url:
-            if self.is_official(url.group(2).upper()):
-                return Recognized(code, RECEIPT_URL)
-            return Unrecognized(code, "bad_url", "a link, but not to a dossier receipt")
-        if code.isascii() and code.isdigit():
-            if is_tracking_number(code):
-                return Recognized(code, TRACKING)
-            if len(code) == TRACKING_LENGTH:
-                return Unrecognized(code, "bad_check_digit", "tracking number misread")
-            return Unrecognized(code, "unknown_format", "not a dossier code")
-        if self.is_official(code):
-            return Recognized(code, OFFICIAL)
-        return Unrecognized(code, "unknown_format", "not a dossier code")
+        try:
+            ref = read_scan(raw)
+        except UnreadableScan as exc:
+            return Unrecognized(exc.text, exc.reason, _MESSAGES.get(exc.reason, exc.message))
+        if ref.kind == OFFICIAL and not self.is_official(ref.value):
+            if ref.via_url:
+                return Unrecognized(ref.text, "bad_url", "a link, but not to a dossier receipt")
+            return Unrecognized(ref.text, "unknown_format", "not a dossier code of this site")
+        return Recognized(ref.text, RECEIPT_URL if ref.via_url else ref.kind)
+
+
+_MESSAGES = {
+    "bad_check_digit": "tracking number misread",
+    "unknown_format": "not a dossier code",
+}

@@ -8,13 +8,12 @@ config.toml`` elsewhere), then ``/etc/scanner-agent/config.toml`` (not on Window
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-
-from .codes import DEFAULT_OFFICIAL_PATTERN
 
 APP_NAME = "scanner-agent"
 SOURCE_TYPES = ("stdin", "evdev", "serial", "camera")
@@ -107,7 +106,9 @@ class AgentConfig:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     double_read_seconds: float = 3.0
-    official_code_pattern: str = DEFAULT_OFFICIAL_PATTERN
+    # Optional narrowing: a regex the site's official codes must match as a whole. Empty: every
+    # code in the official-code grammar (app.codes), which all offices' patterns are held to.
+    official_code_pattern: str = ""
     sound: bool = True
     sound_dir: Path | None = None
     log_file: Path | None = None
@@ -199,6 +200,12 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
         values["sources"] = tuple(sources)
     if "server_url" in values:
         values["server_url"] = values["server_url"].rstrip("/")
+    if values.get("official_code_pattern"):
+        try:
+            re.compile(values["official_code_pattern"])
+        except re.error as exc:
+            msg = f"{where}: official_code_pattern is not a valid regex: {exc}"
+            raise ConfigError(msg) from exc
     return AgentConfig(**values)
 
 

@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.codes import damm_check_digit, is_tracking_number, make_tracking_number
+from app.codes import normalize_scan as normalize
 from scanner_agent.codes import (
     OFFICIAL,
     RECEIPT_URL,
@@ -13,10 +15,6 @@ from scanner_agent.codes import (
     CodeRules,
     Recognized,
     Unrecognized,
-    damm_check_digit,
-    is_tracking_number,
-    make_tracking_number,
-    normalize,
 )
 
 RULES = CodeRules()
@@ -92,7 +90,10 @@ def test_decomposed_vietnamese_is_composed_to_nfc() -> None:
         ("HELLO WORLD", "unknown_format"),
         ("https://example.com/somewhere", "unknown_format"),
         ("https://dvc.example.vn/lookup/not-a-code?t=1", "bad_url"),
-        ("H12.22-2611-0001", "unknown_format"),
+        ("H12.22/261122/0001", "unknown_format"),
+        ("ABCD-EFGH", "unknown_format"),
+        ("-H12.22-261122-0001", "unknown_format"),
+        ("H12.22-261122-0001-" + "9" * 50, "unknown_format"),
         ("x" * 600, "too_long"),
     ],
 )
@@ -107,3 +108,25 @@ def test_official_pattern_is_configurable() -> None:
     rules = CodeRules(r"^HS-\d{4}$")
     assert rules.recognize("hs-0001") == Recognized("HS-0001", OFFICIAL)
     assert isinstance(rules.recognize("H12.22-261122-0001"), Unrecognized)
+    url = "https://dvc.example.vn/lookup/H12.22-261122-0001?t=1"
+    assert isinstance(found := rules.recognize(url), Unrecognized) and found.reason == "bad_url"
+    # Tracking numbers are never narrowed away.
+    assert rules.recognize("261122000123") == Recognized("261122000123", TRACKING)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "000.00.19.H12-261122-0001",  # the default pattern
+        "G09.20-20260609-0092637",  # the newer national shape: yyyymmdd, 7-digit serial
+        "H12.22-261122-0001",  # a short local agency code
+        "HS-0001",  # an upstream system's own shape
+        "X_2026_0001",
+    ],
+)
+def test_any_code_in_the_official_grammar_is_recognized_by_default(code: str) -> None:
+    """Before, only one shape was: codes of offices with a custom pattern were refused."""
+    assert RULES.recognize(code) == Recognized(code, OFFICIAL)
+    assert RULES.recognize(f"https://dvc.example.vn/tracker/lookup/{code}?t=x") == Recognized(
+        f"https://dvc.example.vn/tracker/lookup/{code}?t=x", RECEIPT_URL
+    )

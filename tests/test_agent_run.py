@@ -116,10 +116,27 @@ def test_agent_writes_a_rotating_log(tmp_path: Path) -> None:
 
 
 BLOCKER = """
-import sys
-for name in ("cv2", "numpy", "zxingcpp", "pyzbar", "evdev", "serial", "app", "flask",
-             "sqlalchemy", "labels"):
-    sys.modules[name] = None  # import raises ImportError, as if not installed
+import atexit, sys
+# Absent, as on an office PC with only the agent installed: the camera and device extras, the
+# server's dependencies and every module of app but the stdlib-only code rules (app.codes).
+ABSENT = {"cv2", "numpy", "zxingcpp", "pyzbar", "evdev", "serial", "flask", "werkzeug",
+          "sqlalchemy", "flask_sqlalchemy", "flask_limiter", "alembic", "jinja2", "pydantic",
+          "psycopg", "reportlab", "PIL", "holidays", "labels"}
+ALLOWED_APP = {"app", "app.codes"}
+tried = []
+
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top == "app" and name not in ALLOWED_APP:
+            tried.append(name)
+        if top in ABSENT or (top == "app" and name not in ALLOWED_APP):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+atexit.register(lambda: print("APP-MODULES", sorted(m for m in sys.modules if m.split(".")[0]
+                                                    == "app"), "APP-TRIED", tried, file=sys.stderr))
 from scanner_agent.cli import main
 main()
 """
@@ -127,7 +144,8 @@ main()
 
 @pytest.mark.parametrize("command", ["run", "test-scan"])
 def test_agent_runs_with_only_requests_and_click(tmp_path: Path, command: str) -> None:
-    """Installed alone on an office PC: no OpenCV, decoders, evdev, pyserial or server code."""
+    """Installed alone on an office PC: no OpenCV, decoders, evdev, pyserial, Flask or any server
+    code but the stdlib-only ``app.codes``."""
     with StubServer() as server:
         [code] = tracking_numbers(1)
         args = ["--server", server.url, "--token", "good-token", "--outbox", str(tmp_path / "o.db")]
@@ -141,6 +159,8 @@ def test_agent_runs_with_only_requests_and_click(tmp_path: Path, command: str) -
         assert result.returncode == 0, result.stderr
         assert f"[OK] {code}" in result.stdout
         assert server.state.delivered_codes() == [code]
+    # Of the server's package, the agent imported the shared code rules and nothing else.
+    assert "APP-MODULES ['app', 'app.codes'] APP-TRIED []" in result.stderr
 
 
 def test_missing_extras_are_named(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import logging
 import sqlalchemy as sa
 from flask import g, has_app_context
 
+from app.codes import DEFAULT_CODE_PATTERN, CodePatternError, code_pattern
 from app.db import db
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import CalendarOverride, Office, OverrideKind, Station, StationKind
@@ -20,10 +21,11 @@ log = logging.getLogger(__name__)
 def create_office(code: str, name: str, *, province: str, place: str = "",
                   timezone: str = "Asia/Ho_Chi_Minh",
                   office_hours: str = "07:00-11:30,13:30-17:00",
-                  code_pattern: str = "{agency}-{yymmdd}-{serial:04d}") -> Office:
+                  code_pattern: str = DEFAULT_CODE_PATTERN) -> Office:
     """Register a one-stop centre or agency.
 
-    :raises ValidationError: bad office hours, time zone or code pattern.
+    :raises ValidationError: bad office hours, time zone or code pattern (see
+        :func:`app.codes.code_pattern`).
     :raises Conflict: the agency code exists.
     """
     try:
@@ -31,12 +33,7 @@ def create_office(code: str, name: str, *, province: str, place: str = "",
         WorkCalendar(tz=timezone)
     except (ValueError, KeyError) as exc:
         raise ValidationError(f"office settings are invalid: {exc}") from exc
-    from app.tracking.codes import format_official_code
-
-    try:
-        format_official_code(code_pattern, code, dt.date(2026, 1, 1), 1)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
+    _check_code_pattern(code_pattern, code)
     if db.session.scalar(sa.select(Office.id).where(Office.code == code)) is not None:
         raise Conflict(f"office {code} exists already")
     office = Office(code=code, name=name, province=province, place=place, timezone=timezone,
@@ -45,6 +42,27 @@ def create_office(code: str, name: str, *, province: str, place: str = "",
     db.session.flush()
     log.info("office %s created", code)
     return office
+
+
+def _check_code_pattern(pattern: str, agency: str) -> None:
+    try:
+        code_pattern(pattern, agency)
+    except CodePatternError as exc:
+        raise ValidationError(str(exc), code="bad_code_pattern") from exc
+
+
+def set_code_pattern(office: Office, pattern: str) -> None:
+    """Change the pattern of the office's new codes (existing dossiers keep theirs).
+
+    Widening the serial (``{serial:04d}`` → ``{serial:05d}``) is how an office that receives
+    more dossiers a day than its serial allows keeps receiving them.
+
+    :raises ValidationError: a pattern that could issue codes scanners cannot read back.
+    """
+    _check_code_pattern(pattern, office.code)
+    office.code_pattern = pattern
+    db.session.flush()
+    log.info("office %s code pattern set to %s", office.code, pattern)
 
 
 def get_office(code: str) -> Office:

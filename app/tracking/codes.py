@@ -1,31 +1,48 @@
-"""Dossier codes: the official code, the numeric tracking number and what a scan may carry."""
+"""Dossier codes on the server: new tracking numbers and codes, upstream codes, scan references.
+
+The rules themselves (Damm digit, official-code grammar, code patterns, scan normalization)
+live in the stdlib-only :mod:`app.codes`, which the scanner agent imports too.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
-import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
 
-from scanner_agent.codes import damm_checksum
+from flask import current_app
 
-TRACKING_BODY_DIGITS = 11
+from app.codes import (
+    OFFICIAL_CODE_SHAPE,
+    TRACKING_LENGTH,
+    CodePatternError,
+    SerialExhausted,
+    UnreadableScan,
+    code_pattern,
+    damm_checksum,
+    is_official_code,
+    is_tracking_number,
+    normalize_scan,
+    read_scan,
+)
+from app.errors import ValidationError
+
+if TYPE_CHECKING:
+    from app.offices.models import Office
+
+TRACKING_BODY_DIGITS = TRACKING_LENGTH - 1
 
 
 def damm_digit(digits: str) -> int:
-    """The Damm check digit of a string of decimal digits (0 for a complete, valid number).
-
-    Damm's quasigroup catches every single-digit error and every adjacent transposition, which
-    Luhn and the GS1 mod-10 digit do not. The scanner agent checks numbers before sending them,
-    so both sides share its one implementation (a stdlib-only module of the agent).
-    """
+    """The Damm check digit of a string of decimal digits (0 for a complete, valid number)."""
     return damm_checksum(digits)
 
 
 def is_valid_tracking_number(text: str) -> bool:
-    return (len(text) == TRACKING_BODY_DIGITS + 1 and text.isascii() and text.isdigit()
-            and damm_digit(text) == 0)
+    return is_tracking_number(text)
 
 
 def new_tracking_number() -> str:
@@ -34,24 +51,67 @@ def new_tracking_number() -> str:
     return body + str(damm_digit(body))
 
 
-def format_official_code(pattern: str, agency: str, day: dt.date, serial: int) -> str:
-    """Fill a code pattern such as ``{agency}-{yymmdd}-{serial:04d}``.
+def new_official_code(office: Office, day: dt.date, serial: int) -> str:
+    """The office's code for the ``serial``-th dossier received on ``day``.
 
-    :raises ValueError: when the pattern names an unknown field or the serial overflows it.
+    :raises ValidationError: ``serial_exhausted`` when the serial overflows the pattern's width
+        (never a silently longer code), ``bad_code_pattern`` when the office's stored pattern
+        is not a valid code pattern.
     """
     try:
-        code = pattern.format(agency=agency, yymmdd=day.strftime("%y%m%d"),
-                              yyyymmdd=day.strftime("%Y%m%d"), serial=serial)
-    except (KeyError, IndexError, ValueError) as exc:
-        msg = f"code pattern {pattern!r} is invalid: {exc}"
-        raise ValueError(msg) from exc
-    return code
+        return code_pattern(office.code_pattern, office.code).format(day, serial)
+    except SerialExhausted as exc:
+        raise ValidationError(f"office {office.code}: {exc}", code="serial_exhausted") from exc
+    except CodePatternError as exc:
+        msg = f"office {office.code}: {exc}; set a valid one with `tracker office code-pattern`"
+        raise ValidationError(msg, code="bad_code_pattern") from exc
 
 
-def normalize_scan(text: str) -> str:
-    """What a scanner sent, as the server compares it: NFC, trimmed, control characters gone."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
+def _configured_upstream_patterns(province: str) -> list[str]:
+    """``UPSTREAM_CODE_PATTERNS``: a list of regexes for every office, or a mapping of province
+    key (``"*"`` for every province) to such lists."""
+    setting: Any = current_app.config.get("UPSTREAM_CODE_PATTERNS") or []
+    if isinstance(setting, Mapping):
+        return [*setting.get("*", []), *setting.get(province, [])]
+    if isinstance(setting, str):
+        return [setting]
+    return list(setting)
+
+
+def _matches_any(code: str, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        try:
+            if re.fullmatch(pattern, code):
+                return True
+        except re.error:
+            current_app.logger.error("UPSTREAM_CODE_PATTERNS: invalid regex %r", pattern)
+    return False
+
+
+def upstream_code(office: Office, raw: str) -> str:
+    """The normalized code of a dossier registered upstream, if it can be resolved later.
+
+    It must be an official code (so scanners and the scan parser recognize it) in the
+    receiving office's own code shape or a configured upstream shape.
+
+    :raises ValidationError: ``bad_upstream_code``, naming the expected shapes.
+    """
+    code = normalize_scan(raw)
+    if is_official_code(code):
+        try:
+            own = code_pattern(office.code_pattern, office.code)
+        except CodePatternError:
+            own = None
+        patterns = _configured_upstream_patterns(office.province)
+        if (own is not None and own.matches(code)) or _matches_any(code, patterns):
+            return code
+        shapes = ([own.shape] if own is not None else []) + patterns
+        msg = (f"code {code[:64]!r} cannot be followed at office {office.code}: it matches "
+               f"neither the office's code shape nor a configured upstream pattern "
+               f"(expected {' or '.join(shapes) or 'nothing: none is configured'})")
+    else:
+        msg = f"code {code[:64]!r} is not an official dossier code ({OFFICIAL_CODE_SHAPE})"
+    raise ValidationError(msg, code="bad_upstream_code")
 
 
 @dataclass(frozen=True)
@@ -72,26 +132,13 @@ class BadReference(ValueError):
 def parse_reference(text: str) -> ScannedRef:
     """Understand a scanned or typed reference: tracking number, official code or receipt URL.
 
+    The same rule as the scanner agent's (:func:`app.codes.read_scan`).
+
     :raises BadReference: with ``reason`` ``bad_check_digit`` or ``unrecognized_code``.
     """
-    text = normalize_scan(text)
-    if text.lower().startswith(("http://", "https://")):
-        parts = urlsplit(text)
-        segments = [unquote(s) for s in parts.path.split("/") if s]
-        if len(segments) >= 2 and segments[-2] == "lookup":
-            return parse_reference(segments[-1])
-        msg = "the scanned link is not a dossier receipt link"
-        raise BadReference("unrecognized_code", msg)
-    compact = text.replace(" ", "")
-    if compact.isascii() and compact.isdigit():
-        if len(compact) == TRACKING_BODY_DIGITS + 1:
-            if is_valid_tracking_number(compact):
-                return ScannedRef("tracking_number", compact)
-            msg = f"tracking number {compact} has a wrong check digit (misread?)"
-            raise BadReference("bad_check_digit", msg)
-    # Official codes come from a configurable pattern and from upstream systems: accept any
-    # printable token of sane length and let the database say whether it exists.
-    if 4 <= len(compact) <= 64 and compact.isprintable():
-        return ScannedRef("official_code", compact.upper())
-    msg = f"{text[:40]!r} is not a dossier code, tracking number or receipt link"
-    raise BadReference("unrecognized_code", msg)
+    try:
+        ref = read_scan(text)
+    except UnreadableScan as exc:
+        reason = "bad_check_digit" if exc.reason == "bad_check_digit" else "unrecognized_code"
+        raise BadReference(reason, exc.message) from exc
+    return ScannedRef(ref.kind, ref.value)

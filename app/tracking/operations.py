@@ -32,9 +32,10 @@ from app.tracking import state as fold
 from app.tracking.codes import (
     BadReference,
     ScannedRef,
-    format_official_code,
+    new_official_code,
     new_tracking_number,
     parse_reference,
+    upstream_code,
 )
 from app.tracking.models import DailySerial, Dossier, DossierStatus, ScanAction, ScanEvent
 from app.worktime import WorkCalendar
@@ -140,7 +141,9 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
 
     A code registered twice is answered with the existing dossier, never a second one.
 
-    :raises ValidationError: missing applicant name, no reception station, bad times.
+    :raises ValidationError: missing applicant name, no reception station, bad times, an
+        upstream code in no known shape (``bad_upstream_code``), the day's serials used up
+        (``serial_exhausted``).
     """
     if req.code is not None:
         existing = find_dossier_by_code(req.code)
@@ -157,10 +160,9 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
         raise ValidationError(f"office {office.code} has no reception station")
     if req.code is None:
         local_day = received_at.astimezone(calendar.tz).date()
-        code = format_official_code(office.code_pattern, office.code, local_day,
-                                    next_serial(office, local_day))
+        code = new_official_code(office, local_day, next_serial(office, local_day))
     else:
-        code = req.code
+        code = upstream_code(office, req.code)  # resolvable later, or a 422
     version = req.procedure_version
     due = calendar.due_at(received_at, version.duration_amount, version.duration_unit)
     tracking = new_tracking_number()

@@ -1,0 +1,357 @@
+"""The dossier code rules, shared by the server and the scanner agent (standard library only).
+
+The scanner agent imports this one module of ``app`` (``app/__init__.py`` imports nothing but the
+standard library at module level), so it must never import Flask, SQLAlchemy or another ``app``
+module. What it holds:
+
+- **Tracking numbers**: 12 ASCII digits, an 11-digit body and a Damm check digit.
+- **Official codes**: what an office's code pattern generates, or what an upstream one-door
+  system registered. After normalization a code is 4 to 64 characters of ``A-Z``, ``0-9`` and the
+  separators ``.``, ``-`` and ``_``, begins and ends with a letter or digit, holds at least one
+  digit and is not all digits (so it is never taken for a tracking number). Nothing outside
+  this grammar is ever issued or followed, so whatever the server registers, the agent sends
+  and the server's scan parser resolves.
+- **Code patterns**: ``str.format`` templates of literal text and the fields ``{agency}``,
+  ``{yymmdd}`` / ``{yyyymmdd}`` and ``{serial:0Nd}``. Serials restart every day, so a pattern
+  needs the serial and a date, and the serial a fixed width (its capacity per day).
+- **Receipt URLs**: ``http(s)://host[/prefix]/lookup/<reference>[?t=secret]``.
+- **Scan normalization**: NFC, whitespace and control or format characters removed,
+  uppercased (a receipt URL keeps its case: its secret is in it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+# --- tracking numbers: 11 digits + Damm ------------------------------------------------------
+
+TRACKING_LENGTH = 12
+
+#: The standard Damm quasigroup (weakly totally anti-symmetric, order 10). Damm's digit catches
+#: every single-digit error and every adjacent transposition, which Luhn and GS1 mod 10 do not.
+DAMM_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+
+
+def damm_checksum(digits: str) -> int:
+    """The Damm interim digit of ``digits``: 0 for a complete, valid number.
+
+    :raises ValueError: if ``digits`` holds anything but ASCII digits.
+    """
+    interim = 0
+    for ch in digits:
+        if not ("0" <= ch <= "9"):
+            msg = f"not a digit: {ch!r}"
+            raise ValueError(msg)
+        interim = DAMM_TABLE[interim][ord(ch) - 48]
+    return interim
+
+
+def damm_check_digit(digits: str) -> str:
+    """The check digit to append to ``digits``."""
+    return str(damm_checksum(digits))
+
+
+def make_tracking_number(body: str) -> str:
+    """Append the Damm check digit to an 11-digit body.
+
+    :raises ValueError: if ``body`` is not 11 ASCII digits.
+    """
+    if len(body) != TRACKING_LENGTH - 1 or not body.isascii() or not body.isdigit():
+        msg = f"a tracking number body is {TRACKING_LENGTH - 1} digits, got {body!r}"
+        raise ValueError(msg)
+    return body + damm_check_digit(body)
+
+
+def is_tracking_number(text: str) -> bool:
+    """True for 12 ASCII digits whose last one is the Damm check digit."""
+    return (len(text) == TRACKING_LENGTH and text.isascii() and text.isdigit()
+            and damm_checksum(text) == 0)
+
+
+# --- official codes ----------------------------------------------------------------------------
+
+OFFICIAL_CODE_MIN = 4
+OFFICIAL_CODE_MAX = 64  # the width of dossier.code
+OFFICIAL_CODE_SHAPE = ("4 to 64 characters of A-Z, 0-9 and . - _, beginning and ending with a "
+                       "letter or digit, with at least one digit and not all digits")
+_OFFICIAL_CODE_RE = re.compile(
+    rf"(?=[A-Z0-9._-]{{{OFFICIAL_CODE_MIN},{OFFICIAL_CODE_MAX}}}\Z)"  # length and alphabet
+    r"(?=.*[0-9])(?![0-9]*\Z)"  # a digit somewhere, and not digits only
+    r"[A-Z0-9](?:[A-Z0-9._-]*[A-Z0-9])?"
+)
+
+
+def is_official_code(code: str) -> bool:
+    """True if the normalized ``code`` is in the official-code grammar."""
+    return _OFFICIAL_CODE_RE.fullmatch(code) is not None
+
+
+# --- code patterns -----------------------------------------------------------------------------
+
+DEFAULT_CODE_PATTERN = "{agency}-{yymmdd}-{serial:04d}"
+_DATE_FIELDS = {"yymmdd": (6, "YYMMDD", "%y%m%d"), "yyyymmdd": (8, "YYYYMMDD", "%Y%m%d")}
+_SERIAL_SPEC = re.compile(r"0([1-9])d")
+_SAMPLE_DAY = dt.date(2026, 12, 31)
+
+
+class CodePatternError(ValueError):
+    """An office code pattern that could issue codes nobody could scan or tell apart."""
+
+
+class SerialExhausted(ValueError):
+    """The day's serial no longer fits the pattern's serial width."""
+
+
+@dataclass(frozen=True)
+class CodePattern:
+    """An office's code pattern, checked against the official-code grammar.
+
+    :param pattern: the template, e.g. ``{agency}-{yymmdd}-{serial:04d}``.
+    :param agency: the office's agency code filled into ``{agency}``.
+    :param serial_width: the serial's digits; at most ``10**serial_width - 1`` codes a day.
+    """
+
+    pattern: str
+    agency: str
+    serial_width: int
+    parts: tuple[tuple[str, str | None], ...]  # (literal text, field name or None)
+
+    @property
+    def max_serial(self) -> int:
+        return int(10**self.serial_width - 1)
+
+    def format(self, day: dt.date, serial: int) -> str:
+        """The official code of the ``serial``-th dossier of ``day``.
+
+        :raises SerialExhausted: when ``serial`` does not fit the pattern's serial width.
+        """
+        if not 1 <= serial <= self.max_serial:
+            msg = (f"the daily serial {serial} does not fit {self.pattern!r}: at most "
+                   f"{self.max_serial} codes a day; widen the serial (e.g. "
+                   f"{{serial:0{self.serial_width + 1}d}}) with `tracker office code-pattern`")
+            raise SerialExhausted(msg)
+        out = []
+        for literal, name in self.parts:
+            out.append(literal)
+            if name == "agency":
+                out.append(self.agency)
+            elif name == "serial":
+                out.append(f"{serial:0{self.serial_width}d}")
+            elif name is not None:
+                out.append(day.strftime(_DATE_FIELDS[name][2]))
+        return "".join(out)
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """What this pattern generates on any day, for recognizing upstream codes in its shape."""
+        out = []
+        for literal, name in self.parts:
+            out.append(re.escape(literal))
+            if name == "agency":
+                out.append(re.escape(self.agency))
+            elif name == "serial":
+                out.append(rf"[0-9]{{{self.serial_width}}}")
+            elif name is not None:
+                out.append(rf"[0-9]{{{_DATE_FIELDS[name][0]}}}")
+        return re.compile("".join(out))
+
+    @property
+    def shape(self) -> str:
+        """The pattern for people: ``000.00.19.H12-YYMMDD-NNNN``."""
+        out = []
+        for literal, name in self.parts:
+            out.append(literal)
+            if name == "agency":
+                out.append(self.agency)
+            elif name == "serial":
+                out.append("N" * self.serial_width)
+            elif name is not None:
+                out.append(_DATE_FIELDS[name][1])
+        return "".join(out)
+
+    def matches(self, code: str) -> bool:
+        return self.regex.fullmatch(code) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def code_pattern(pattern: str, agency: str) -> CodePattern:
+    """Parse and check an office's code pattern.
+
+    The codes of serial 1 and of the last serial the width allows must both be official codes,
+    so no day of the office ever issues a code the agent or the scan parser would refuse.
+
+    :raises CodePatternError: unknown or malformed fields, no serial or date, a serial without
+        a fixed width, or codes outside the official-code grammar (spaces, lowercase, other
+        characters, all digits, too long).
+    """
+    parts: list[tuple[str, str | None]] = []
+    widths: list[int] = []
+    dated = False
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        msg = f"code pattern {pattern!r} is malformed: {exc}"
+        raise CodePatternError(msg) from exc
+    for literal, name, spec, conversion in parsed:
+        if name is None:
+            parts.append((literal, None))
+            continue
+        if conversion:
+            msg = f"code pattern {pattern!r}: no conversions (!{conversion}) allowed"
+            raise CodePatternError(msg)
+        if name == "serial":
+            width = _SERIAL_SPEC.fullmatch(spec or "")
+            if width is None:
+                msg = (f"code pattern {pattern!r}: the serial needs a fixed, zero-padded width "
+                       f"of 1 to 9 digits such as {{serial:04d}}, got {{serial:{spec}}}")
+                raise CodePatternError(msg)
+            widths.append(int(width.group(1)))
+        elif name in _DATE_FIELDS or name == "agency":
+            if spec:
+                msg = f"code pattern {pattern!r}: {{{name}}} takes no format ({spec!r})"
+                raise CodePatternError(msg)
+            dated = dated or name in _DATE_FIELDS
+        else:
+            msg = (f"code pattern {pattern!r}: unknown field {{{name}}} (use {{agency}}, "
+                   "{yymmdd} or {yyyymmdd}, and {serial:0Nd})")
+            raise CodePatternError(msg)
+        parts.append((literal, name))
+    if len(widths) != 1 or not dated:
+        msg = (f"code pattern {pattern!r} needs one {{serial:0Nd}} and a date ({{yymmdd}} or "
+               "{yyyymmdd}): serials restart every day")
+        raise CodePatternError(msg)
+    compiled = CodePattern(pattern, agency, widths[0], tuple(parts))
+    for serial in (1, compiled.max_serial):
+        sample = compiled.format(_SAMPLE_DAY, serial)
+        if not is_official_code(sample):
+            msg = (f"code pattern {pattern!r} would issue {sample!r} for office {agency}, which "
+                   f"scanners cannot read back as a dossier code (an official code is "
+                   f"{OFFICIAL_CODE_SHAPE})")
+            raise CodePatternError(msg)
+    return compiled
+
+
+def format_official_code(pattern: str, agency: str, day: dt.date, serial: int) -> str:
+    """Fill a code pattern such as ``{agency}-{yymmdd}-{serial:04d}``.
+
+    :raises CodePatternError: the pattern is not a valid code pattern for ``agency``.
+    :raises SerialExhausted: ``serial`` overflows the pattern's serial width; never a longer code.
+    """
+    return code_pattern(pattern, agency).format(day, serial)
+
+
+# --- scans: normalization and recognition ------------------------------------------------------
+
+MAX_SCAN_LENGTH = 512
+
+TRACKING_NUMBER = "tracking_number"
+OFFICIAL_CODE = "official_code"
+
+_URL_PREFIXES = ("http://", "https://")
+
+
+def receipt_url_reference(text: str) -> str | None:
+    """The reference a receipt URL (``http(s)://host[/prefix]/lookup/<reference>``) points to.
+
+    :returns: the last path segment, decoded and uppercased, or ``None`` if ``text`` is not a
+        link to a lookup page.
+    """
+    if not text.lower().startswith(_URL_PREFIXES):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if not parts.netloc or len(segments) < 2 or segments[-2].lower() != "lookup":
+        return None
+    return unquote(segments[-1]).upper()
+
+
+def normalize_scan(raw: str) -> str:
+    """A scan as both sides compare it: NFC, with whitespace and control or format characters
+    (NUL, CR/LF, tabs, zero-width spaces) removed, uppercased unless it is a receipt URL.
+
+    No code contains spaces and scanners or people add them (``"h12.22 - 261122-0001 "``);
+    a receipt URL keeps its case because its secret may be case-sensitive.
+    """
+    text = unicodedata.normalize("NFC", raw)
+    text = "".join(ch for ch in text
+                   if not ch.isspace() and unicodedata.category(ch)[0] != "C")
+    if receipt_url_reference(text) is not None:
+        return text
+    return text.upper()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A scan understood.
+
+    :param text: the normalized scan (what the agent sends).
+    :param kind: ``tracking_number`` or ``official_code``: what ``value`` is.
+    :param value: the tracking number or official code it designates.
+    :param via_url: it was a receipt URL pointing to ``value``.
+    """
+
+    text: str
+    kind: str
+    value: str
+    via_url: bool = False
+
+
+class UnreadableScan(ValueError):
+    """A scan that designates no dossier; ``reason`` is ``empty``, ``too_long``,
+    ``bad_url``, ``bad_check_digit`` or ``unknown_format``."""
+
+    def __init__(self, text: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.text = text
+        self.reason = reason
+        self.message = message
+
+
+def read_scan(raw: str) -> Reference:
+    """Normalize a scanned or typed text and say which dossier reference it is.
+
+    :raises UnreadableScan: with the reason it designates no dossier.
+    """
+    text = normalize_scan(raw)
+    if not text:
+        raise UnreadableScan(text, "empty", "empty scan")
+    if len(text) > MAX_SCAN_LENGTH:
+        msg = f"scan longer than {MAX_SCAN_LENGTH} characters"
+        raise UnreadableScan(text[:64], "too_long", msg)
+    url_ref = receipt_url_reference(text)
+    if url_ref is not None:
+        if is_tracking_number(url_ref):
+            return Reference(text, TRACKING_NUMBER, url_ref, via_url=True)
+        if is_official_code(url_ref):
+            return Reference(text, OFFICIAL_CODE, url_ref, via_url=True)
+        raise UnreadableScan(text, "bad_url", "a link, but not to a dossier receipt")
+    if text.isascii() and text.isdigit():
+        if is_tracking_number(text):
+            return Reference(text, TRACKING_NUMBER, text)
+        if len(text) == TRACKING_LENGTH:
+            msg = f"tracking number {text} has a wrong check digit (misread?)"
+            raise UnreadableScan(text, "bad_check_digit", msg)
+    elif is_official_code(text):
+        return Reference(text, OFFICIAL_CODE, text)
+    msg = f"{text[:40]!r} is not a dossier code, tracking number or receipt link"
+    raise UnreadableScan(text, "unknown_format", msg)
