@@ -451,10 +451,12 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
         conditions.append(Dossier.code.in_(codes))
     if not conditions:
         return {}
-    # The procedure comes along for each result's dossier summary (read_models.device_view).
+    # The procedure and office come along for each result's dossier summary
+    # (read_models.device_view), so it costs no round trip of its own.
     stmt = (sa.select(Dossier).where(sa.or_(*conditions)).order_by(Dossier.id)
             .options(sa.orm.joinedload(Dossier.procedure_version, innerjoin=True)
-                     .joinedload(ProcedureVersion.procedure, innerjoin=True))
+                     .joinedload(ProcedureVersion.procedure, innerjoin=True),
+                     sa.orm.joinedload(Dossier.receiving_office, innerjoin=True))
             .with_for_update(of=Dossier))
     found: dict[tuple[str, str], Dossier] = {}
     for dossier in db.session.scalars(stmt):
