@@ -16,6 +16,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     texts = {400: "Malformed JSON body", 401: "Missing, unknown or revoked token",
              403: "Role or scope does not allow this", 404: "Not found (or not in scope)",
+             409: "The receipt secret must be reissued first",
              413: "Batch or body too large", 422: "A field is missing or invalid",
              429: "Too many requests from this client"}
     return {str(s): _json(_ref("Error"), texts[s]) for s in statuses}
@@ -144,8 +145,16 @@ def build_spec(server_url: str) -> dict[str, Any]:
             "responses": {"200": {"description": summary,
                                   "content": {mime: {"schema": {"type": "string",
                                                                 "format": "binary"}}}},
-                          **_errors(401, 403, 404, 422)}}}
+                          **_errors(401, 403, 404, 409, 422)}}}
            for name, summary, mime, params in PRINTS},
+        "/dossiers/{reference}/lookup-secret": {"post": {
+            "summary": "Issue a new receipt secret when the old one can no longer be derived "
+                       "(reception, admin); then reprint the receipt",
+            "security": bearer, "parameters": [reference],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "code": _STRING, "lookup_url": {"type": "string", "format": "uri"},
+                "links": {"type": "object"}}}, "The new lookup link"),
+                **_errors(401, 403, 404)}}},
         "/labels": {"post": {
             "summary": "Labels for many dossiers onto sheets (PDF) or one ZPL job",
             "security": bearer,

@@ -111,7 +111,7 @@ def test_impossible_print_requests_get_clear_errors(client, office: Office, quer
 
 def test_printing_needs_staff_in_scope(client, office: Office):
     d = office.intake(client)
-    path = f"/api/v1/dossiers/{d['code']}/receipt.pdf"
+    path = f"/api/v1/dossiers/{d['code']}/control-sheet.pdf"
     assert client.get(path).status_code == 401
     assert get(client, office, path, who="device").status_code == 403
     assert get(client, office, path, who="outsider").status_code == 404

@@ -20,12 +20,14 @@ from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
 from app.tracking import operations as ops
-from app.tracking import printing, queries, schemas
+from app.tracking import printing, read_models, schemas
 from app.tracking.models import Dossier
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 INTAKE_ROLES = (Role.RECEPTION, Role.ADMIN)
+# The receipt carries the applicant's data and the lookup secret: reprinted by reception only.
+RECEIPT_ROLES = (Role.RECEPTION, Role.ADMIN)
 
 
 def json_body() -> dict[str, Any]:
@@ -157,14 +159,11 @@ def create_dossier() -> ResponseReturnValue:
 @bp.get("/dossiers/<reference>")
 @require(devices=True)
 def get_dossier(reference: str) -> ResponseReturnValue:
-    """A dossier with its current place, due date and control-sheet timeline."""
-    dossier = ops.resolve_dossier(reference, current_principal())
-    now = queries.standing(dossier)
-    body = schemas.staff_dossier(dossier, now.calendar.tz, now.verdict,
-                                 queries.working_hours_left(dossier, now.calendar, now.now),
-                                 queries.timeline(dossier, now.calendar, now.now))
-    db.session.commit()  # last-seen stamps
-    return jsonify(body)
+    """A dossier as the caller may read it: ``StaffDossier`` for staff in scope (applicant,
+    control-sheet timeline), ``DeviceDossier`` for a scanner device (nothing personal)."""
+    principal = current_principal()
+    dossier = ops.resolve_dossier(reference, principal)
+    return jsonify(read_models.read_dossier(dossier, principal).to_json())
 
 
 def _arg_int(name: str, default: int, low: int, high: int) -> int:
@@ -178,7 +177,6 @@ def _arg_int(name: str, default: int, low: int, high: int) -> int:
 
 
 def _send(printed: printing.Printed, *, inline: bool = True) -> ResponseReturnValue:
-    db.session.commit()  # a reprint may have reissued the receipt secret
     return send_file(io.BytesIO(printed.body), mimetype=printed.mimetype,
                      download_name=printed.filename, as_attachment=not inline)
 
@@ -206,16 +204,39 @@ def dossier_label_zpl(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/dossiers/<reference>/receipt.pdf")
-@require()
+@require(roles=RECEIPT_ROLES)
 def dossier_receipt(reference: str) -> ResponseReturnValue:
-    """The citizen receipt (Mẫu 01), two copies, with the lookup QR."""
+    """The citizen receipt (Mẫu 01), two copies, with the lookup QR: a reprint by reception.
+
+    It carries the applicant's data and the lookup secret, so only reception (or an admin)
+    whose scope covers the dossier may reprint it; a 409 when the secret must be reissued.
+    """
     return _send(printing.print_receipt(ops.resolve_dossier(reference, current_principal())))
+
+
+@bp.post("/dossiers/<reference>/lookup-secret")
+@require(roles=RECEIPT_ROLES)
+def reissue_lookup_secret(reference: str) -> ResponseReturnValue:
+    """Issue a new receipt secret (``ReissuedSecret``) when the old one can no longer be
+    derived; the old receipt's QR stops opening the timeline. Reprint the receipt after."""
+    principal = current_principal()
+
+    def work() -> tuple[Dossier, str]:
+        dossier = ops.resolve_dossier(reference, principal)
+        ops.reissue_lookup_secret(dossier)
+        return dossier, ops.lookup_url(dossier)
+
+    dossier, link = commit_with_retry(work)
+    return jsonify(read_models.ReissuedSecret(
+        code=dossier.code, lookup_url=link,
+        links={"receipt": url_for("api.dossier_receipt", reference=dossier.code)}).to_json())
 
 
 @bp.get("/dossiers/<reference>/control-sheet.pdf")
 @require()
 def dossier_control_sheet(reference: str) -> ResponseReturnValue:
-    """The control sheet (Mẫu 05) rendered from the recorded handoffs."""
+    """The control sheet (Mẫu 05) rendered from the recorded handoffs: staff in scope only
+    (it names the applicant and every handler)."""
     return _send(printing.print_control_sheet(
         ops.resolve_dossier(reference, current_principal())))
 
@@ -258,8 +279,7 @@ def bulk_labels() -> ResponseReturnValue:
 def list_stations() -> ResponseReturnValue:
     """The stations the caller may scan at."""
     stations = current_principal().scan_stations()
-    db.session.commit()
-    return jsonify({"stations": [schemas.station_json(s) for s in stations]})
+    return jsonify({"stations": [read_models.StationView.of(s).to_json() for s in stations]})
 
 
 @bp.get("/procedures")
@@ -278,7 +298,6 @@ def list_procedures() -> ResponseReturnValue:
                                 "station_kind": s.station_kind.name.lower()
                                 if s.station_kind else None,
                                 "budget_hours": float(s.budget_hours)} for s in v.steps]})
-    db.session.commit()
     return jsonify({"procedures": body})
 
 
@@ -289,15 +308,11 @@ def _lookup_limit() -> str:
 @bp.get("/lookup/<code>")
 @limiter.limit(_lookup_limit)
 def lookup(code: str) -> ResponseReturnValue:
-    """Public status of a dossier; with the receipt secret (``?t=``) its step timeline too."""
+    """Public status of a dossier (``PublicDossier``); with the receipt secret (``?t=``) its
+    step timeline too."""
     secret = request.args.get("t")
     dossier = ops.find_for_lookup(code, secret)
-    now = queries.standing(dossier)
-    body = schemas.public_dossier(dossier, now.calendar.tz, now.verdict)
-    if secret is not None:
-        body["timeline"] = schemas.timeline_json(
-            queries.timeline(dossier, now.calendar, now.now), now.calendar.tz, personal=False)
-    return jsonify(body)
+    return jsonify(read_models.read_dossier(dossier, None, secret=secret).to_json())
 
 
 @bp.get("/openapi.json")
@@ -306,3 +321,12 @@ def openapi() -> ResponseReturnValue:
     from app.openapi import build_spec
 
     return jsonify(build_spec(current_app.config["PUBLIC_BASE_URL"]))
+
+
+# The response model of each read endpoint, for the OpenAPI registry (200 bodies).
+RESPONSE_MODELS: dict[str, tuple[type[read_models.ReadModel], ...]] = {
+    "api.get_dossier": (read_models.StaffDossier, read_models.DeviceDossier),
+    "api.lookup": (read_models.PublicDossier,),
+    "api.reissue_lookup_secret": (read_models.ReissuedSecret,),
+    "api.list_stations": (read_models.StationView,),  # as {"stations": [StationView]}
+}

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.auth.models import User
 from app.auth.tokens import Principal
 from app.db import db, utcnow
-from app.errors import NotFound, ValidationError
+from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for
 from app.procedures.models import ProcedureVersion
@@ -74,17 +74,34 @@ def _hash_secret(secret: str) -> str:
 
 
 def lookup_secret(dossier: Dossier) -> str:
-    """The receipt secret of a dossier, derived again for a reprint.
+    """The receipt secret of a dossier, derived again for a reprint; writes nothing.
 
     Only its hash is stored; the secret is an HMAC under the server's key, so a database dump
-    alone never reveals one. If the key changed since intake, a new secret is issued (the old
-    receipt's QR then stops opening the timeline, which is the safe failure).
+    alone never reveals one.
+
+    :raises Conflict: the server's key changed since the secret was issued, so it cannot be
+        derived any more; :func:`reissue_lookup_secret` (an explicit POST) issues a new one.
     """
     secret = _secret_for(dossier.code, dossier.lookup_nonce)
     if not hmac.compare_digest(_hash_secret(secret), dossier.lookup_secret_hash):
-        dossier.lookup_nonce = secrets.token_hex(8)
-        secret = _secret_for(dossier.code, dossier.lookup_nonce)
-        dossier.lookup_secret_hash = _hash_secret(secret)
+        msg = (f"The receipt secret of {dossier.code} cannot be derived any more (the server "
+               f"key changed since it was issued). Issue a new one with POST "
+               f"/api/v1/dossiers/{dossier.code}/lookup-secret (reception), then reprint "
+               f"the receipt: the old receipt's QR will stop opening the timeline.")
+        raise Conflict(msg, code="secret_unavailable")
+    return secret
+
+
+def reissue_lookup_secret(dossier: Dossier) -> str:
+    """Give the dossier a new receipt secret and return it; the old one stops working.
+
+    The explicit step a reprint needs once the server's key has changed.
+    """
+    dossier.lookup_nonce = secrets.token_hex(8)
+    secret = _secret_for(dossier.code, dossier.lookup_nonce)
+    dossier.lookup_secret_hash = _hash_secret(secret)
+    db.session.flush()
+    log.info("dossier %s: receipt secret reissued", dossier.code)
     return secret
 
 
@@ -328,13 +345,10 @@ class ScanResult:
         if self.flag:
             body["flag"] = self.flag
         if self.dossier is not None:
-            d = self.dossier
-            station = d.current_station
-            body["dossier"] = {
-                "code": d.code, "tracking_number": d.tracking_number,
-                "status": d.status.name.lower(), "status_label": d.status.label,
-                "station": {"code": station.code, "name": station.name} if station else None,
-            }
+            # Imported here: the read models read through this module's scope rule.
+            from app.tracking.read_models import device_view
+
+            body["dossier"] = device_view(self.dossier).to_json()
         return body
 
 
@@ -439,7 +453,12 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
         conditions.append(Dossier.code.in_(codes))
     if not conditions:
         return {}
+    # The procedure and office come along for each result's dossier summary
+    # (read_models.device_view), so it costs no round trip of its own.
     stmt = (sa.select(Dossier).where(sa.or_(*conditions)).order_by(Dossier.id)
+            .options(sa.orm.joinedload(Dossier.procedure_version, innerjoin=True)
+                     .joinedload(ProcedureVersion.procedure, innerjoin=True),
+                     sa.orm.joinedload(Dossier.receiving_office, innerjoin=True))
             .with_for_update(of=Dossier))
     found: dict[tuple[str, str], Dossier] = {}
     for dossier in db.session.scalars(stmt):

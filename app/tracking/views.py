@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from app.errors import NotFound
 from app.extensions import limiter
 from app.tracking import operations as ops
-from app.tracking import queries, schemas
+from app.tracking import read_models
 
 bp = Blueprint("tracking", __name__)
 
@@ -49,8 +49,5 @@ def lookup_page(code: str) -> ResponseReturnValue:
         dossier = ops.find_for_lookup(code, secret)
     except NotFound:
         return render_template("tracking/lookup_form.html", code=code, not_found=True), 404
-    now = queries.standing(dossier)
-    info = schemas.public_dossier(dossier, now.calendar.tz, now.verdict)
-    steps = queries.timeline(dossier, now.calendar, now.now) if secret else []
-    return render_template("tracking/lookup.html", d=info, steps=steps, tz=now.calendar.tz,
-                           labels=queries.VERDICT_LABELS)
+    return render_template("tracking/lookup.html",
+                           d=read_models.read_dossier(dossier, None, secret=secret))

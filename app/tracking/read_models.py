@@ -1,0 +1,344 @@
+"""What each audience may read of a dossier: one read model per audience, one privacy rule.
+
+- :class:`PublicDossier`: anyone holding the code (the lookup API and page). Status, dates,
+  verdict and a masked name; with the receipt secret also the step timeline, without staff
+  names or any other personal data.
+- :class:`DeviceDossier`: a scanner device, for its scan feedback. Where the file is and how
+  much time is left, nothing personal.
+- :class:`StaffDossier`: staff whose scope covers the dossier. Everything, including the
+  applicant and the control-sheet timeline with who gave and who received.
+
+:func:`read_dossier` is the privacy rule: it picks the audience from the caller and builds the
+matching model. The API, the HTML lookup and the scan feedback all read through it (or
+through the builder it picks), so no other module decides who sees what.
+
+Times are ISO 8601 in the office's timezone, as the office's paper forms show them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated, Any, Literal, cast, overload
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
+
+from app.auth.tokens import Principal
+from app.offices.models import Station
+from app.tracking import operations as ops
+from app.tracking import queries
+from app.tracking.models import Dossier
+from app.tracking.queries import Standing, TimelineStep
+
+OfficeTime = Annotated[
+    dt.datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+Verdict = Literal["early", "on_time", "late", "within", "approaching"]
+
+
+class ReadModel(BaseModel):
+    """A read model: built from the database once, never written back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body the API sends."""
+        return self.model_dump(mode="json")
+
+
+# --- parts ------------------------------------------------------------------------------------
+
+class StationView(ReadModel):
+    """A scan point: its code, name, kind and office."""
+
+    code: str
+    name: str
+    kind: str
+    office: str
+
+    @classmethod
+    def of(cls, station: Station) -> StationView:
+        return cls(code=station.code, name=station.name, kind=station.kind.name.lower(),
+                   office=station.office.code)
+
+
+def _station(station: Station | None) -> StationView | None:
+    return StationView.of(station) if station is not None else None
+
+
+class ProcedureRef(ReadModel):
+    code: str
+    name: str
+
+
+class StaffProcedure(ProcedureRef):
+    version: int
+    legal_duration: str
+
+
+class PlanStepView(ReadModel):
+    position: int
+    name: str
+    budget_hours: float
+
+
+class PublicStep(ReadModel):
+    """One handoff as the citizen may see it: where and when, never who."""
+
+    number: int
+    action: str
+    at: OfficeTime
+    from_station: StationView | None
+    station: StationView
+    step: PlanStepView | None
+    left_at: OfficeTime | None
+    spent_hours: float
+    verdict: Verdict | None
+    verdict_label: str | None
+    flag: str | None
+
+
+class StaffStep(PublicStep):
+    """One handoff as the control sheet records it, with the people and both clocks."""
+
+    giver: str
+    receiver: str
+    scanned_at: OfficeTime
+    received_at: OfficeTime
+    device: int | None
+    event_id: str
+    note: str
+
+
+class Applicant(ReadModel):
+    name: str
+    phone: str
+    id_number: str
+    address: str
+    email: str
+
+
+# --- the three audiences ----------------------------------------------------------------------
+
+class _Status(ReadModel):
+    """The fields every audience shares: where the file stands against its due date."""
+
+    code: str
+    status: str
+    status_code: int
+    status_label: str
+    current_step: str | None = Field(description="Name of the station holding the file")
+    received_at: OfficeTime
+    due_at: OfficeTime
+    finished_at: OfficeTime | None
+    on_time: Verdict
+    on_time_label: str
+
+
+class PublicDossier(_Status):
+    """What anyone holding the code sees; the timeline only with the receipt secret."""
+
+    procedure: ProcedureRef
+    applicant: str = Field(description="Masked name, e.g. N*** T*** H***")
+    timeline: list[PublicStep] | None = Field(
+        default=None, description="Only with the receipt secret; never names anybody")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_timeline(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Absent, not null: without the secret the caller learns nothing about the steps.
+        data = handler(self)
+        if self.timeline is None:
+            data.pop("timeline", None)
+        return data
+
+
+class DeviceDossier(ReadModel):
+    """What a scanner's feedback needs, and nothing personal."""
+
+    code: str
+    tracking_number: str
+    procedure: ProcedureRef
+    station: StationView | None = Field(description="Where the file is now")
+    status: str
+    status_label: str
+    due_at: OfficeTime
+    working_hours_left: float | None
+    on_time: Verdict
+    on_time_label: str
+
+
+class StaffDossier(_Status):
+    """Everything staff in scope may see, with the control-sheet timeline."""
+
+    tracking_number: str
+    procedure: StaffProcedure
+    applicant: Applicant
+    documents: list[str]
+    copies: int
+    receiving_office: str
+    competent_office: str
+    current_station: StationView | None
+    holder: str | None
+    returned_at: OfficeTime | None
+    paused_since: OfficeTime | None
+    supplement_wait_hours: float
+    supplement_count: int
+    working_hours_left: float | None
+    upstream: bool
+    timeline: list[StaffStep]
+
+
+AnyDossier = PublicDossier | DeviceDossier | StaffDossier
+
+
+class ReissuedSecret(ReadModel):
+    """A dossier's new receipt link, shown once to the reception desk that reissued it."""
+
+    code: str
+    lookup_url: str = Field(description="The public lookup link with the new secret")
+    links: dict[str, str] = Field(description="receipt: where to reprint the receipt")
+
+
+# --- builders ---------------------------------------------------------------------------------
+
+def mask_name(name: str) -> str:
+    """``Nguyễn Thị Hằng`` → ``N*** T*** H***``: enough to recognise one's own file."""
+    return " ".join(part[0] + "***" for part in name.split())
+
+
+def _status(d: Dossier, now: Standing) -> dict[str, Any]:
+    tz = now.calendar.tz
+    return {
+        "code": d.code, "status": d.status.name.lower(), "status_code": d.status.value,
+        "status_label": d.status.label,
+        "current_step": d.current_station.name if d.current_station else None,
+        "received_at": d.received_at.astimezone(tz), "due_at": d.due_at.astimezone(tz),
+        "finished_at": _local(d.finished_at, now), "on_time": now.verdict,
+        "on_time_label": queries.VERDICT_LABELS[now.verdict],
+    }
+
+
+def _local(value: dt.datetime | None, now: Standing) -> dt.datetime | None:
+    return value.astimezone(now.calendar.tz) if value is not None else None
+
+
+def _procedure(d: Dossier) -> ProcedureRef:
+    procedure = d.procedure_version.procedure
+    return ProcedureRef(code=procedure.code, name=procedure.name)
+
+
+def _public_steps(steps: list[TimelineStep], now: Standing) -> list[PublicStep]:
+    return [PublicStep(**_step(number, s, now)) for number, s in enumerate(steps, start=1)]
+
+
+def _step(number: int, s: TimelineStep, now: Standing) -> dict[str, Any]:
+    plan = s.plan_step
+    return {
+        "number": number, "action": s.event.action.value,
+        "at": s.arrived_at.astimezone(now.calendar.tz),
+        "from_station": _station(s.giver_station), "station": StationView.of(s.event.station),
+        "step": (PlanStepView(position=plan.position, name=plan.name,
+                              budget_hours=float(plan.budget_hours)) if plan else None),
+        "left_at": _local(s.left_at, now),
+        "spent_hours": round(s.spent.total_seconds() / 3600, 2),
+        "verdict": s.verdict, "verdict_label": queries.VERDICT_LABELS.get(s.verdict or ""),
+        "flag": s.event.flag,
+    }
+
+
+def public_view(d: Dossier, now: Standing, *, with_timeline: bool = False) -> PublicDossier:
+    """The public model; ``with_timeline`` only once the receipt secret was checked."""
+    steps = (_public_steps(queries.timeline(d, now.calendar, now.now), now)
+             if with_timeline else None)
+    return PublicDossier(**_status(d, now), procedure=_procedure(d),
+                         applicant=mask_name(d.applicant_name), timeline=steps)
+
+
+def device_view(d: Dossier, now: Standing | None = None) -> DeviceDossier:
+    """The device model, also the dossier summary of each scan result."""
+    now = now or queries.standing(d)
+    return DeviceDossier(
+        code=d.code, tracking_number=d.tracking_number, procedure=_procedure(d),
+        station=_station(d.current_station), status=d.status.name.lower(),
+        status_label=d.status.label, due_at=d.due_at.astimezone(now.calendar.tz),
+        working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
+        on_time=cast(Verdict, now.verdict), on_time_label=queries.VERDICT_LABELS[now.verdict])
+
+
+def staff_view(d: Dossier, now: Standing) -> StaffDossier:
+    """The staff model: everything, with the control-sheet timeline."""
+    version = d.procedure_version
+    steps = [StaffStep(**_step(number, s, now), giver=s.giver,
+                       receiver=queries.person(s.event),
+                       scanned_at=s.event.scanned_at.astimezone(now.calendar.tz),
+                       received_at=s.event.received_at.astimezone(now.calendar.tz),
+                       device=s.event.device_id, event_id=str(s.event.uuid), note=s.event.note)
+             for number, s in enumerate(queries.timeline(d, now.calendar, now.now), start=1)]
+    return StaffDossier(
+        **_status(d, now), tracking_number=d.tracking_number,
+        procedure=StaffProcedure(code=version.procedure.code, name=version.procedure.name,
+                                 version=version.version,
+                                 legal_duration=version.duration_text),
+        applicant=Applicant(name=d.applicant_name, phone=d.applicant_phone,
+                            id_number=d.applicant_id_number, address=d.applicant_address,
+                            email=d.applicant_email),
+        documents=[str(doc) for doc in d.documents], copies=d.copies,
+        receiving_office=d.receiving_office.code, competent_office=d.competent_office.code,
+        current_station=_station(d.current_station),
+        holder=d.current_holder.full_name if d.current_holder else None,
+        returned_at=_local(d.returned_at, now), paused_since=_local(d.paused_since, now),
+        supplement_wait_hours=float(d.paused_hours), supplement_count=d.supplement_count,
+        working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
+        upstream=d.upstream, timeline=steps)
+
+
+# --- the privacy rule -------------------------------------------------------------------------
+
+class Audience(enum.Enum):
+    PUBLIC = "public"
+    DEVICE = "device"
+    STAFF = "staff"
+
+
+def audience_of(principal: Principal | None, dossier: Dossier) -> Audience:
+    """Who is reading: staff in scope see everything, a device only its scan feedback, and
+    everybody else (anonymous, or out of scope) only what the code alone shows."""
+    if principal is None or not ops.can_see(principal, dossier):
+        return Audience.PUBLIC
+    if principal.device is not None:
+        return Audience.DEVICE
+    return Audience.STAFF
+
+
+@overload
+def read_dossier(dossier: Dossier, principal: None, *,
+                 secret: str | None = None) -> PublicDossier: ...
+@overload
+def read_dossier(dossier: Dossier, principal: Principal | None, *,
+                 secret: str | None = None) -> AnyDossier: ...
+def read_dossier(dossier: Dossier, principal: Principal | None, *,
+                 secret: str | None = None) -> AnyDossier:
+    """The dossier as ``principal`` may read it (``None``: an anonymous caller).
+
+    ``secret`` is the receipt secret a public caller gave; when it matches, the public model
+    carries the step timeline. Scanning never grants reading: a device gets the device model
+    whatever else it may do.
+    """
+    now = queries.standing(dossier)
+    audience = audience_of(principal, dossier)
+    if audience is Audience.STAFF:
+        return staff_view(dossier, now)
+    if audience is Audience.DEVICE:
+        return device_view(dossier, now)
+    with_timeline = secret is not None and ops.check_lookup_secret(dossier, secret)
+    return public_view(dossier, now, with_timeline=with_timeline)
