@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.auth.tokens import current_principal, require
 from app.db import commit_with_retry, db
 from app.errors import DomainError, ValidationError
-from app.extensions import limiter
+from app.extensions import lookup_limit
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
@@ -163,7 +163,6 @@ def get_dossier(reference: str) -> ResponseReturnValue:
     body = schemas.staff_dossier(dossier, now.calendar.tz, now.verdict,
                                  queries.working_hours_left(dossier, now.calendar, now.now),
                                  queries.timeline(dossier, now.calendar, now.now))
-    db.session.commit()  # last-seen stamps
     return jsonify(body)
 
 
@@ -258,7 +257,6 @@ def bulk_labels() -> ResponseReturnValue:
 def list_stations() -> ResponseReturnValue:
     """The stations the caller may scan at."""
     stations = current_principal().scan_stations()
-    db.session.commit()
     return jsonify({"stations": [schemas.station_json(s) for s in stations]})
 
 
@@ -278,16 +276,11 @@ def list_procedures() -> ResponseReturnValue:
                                 "station_kind": s.station_kind.name.lower()
                                 if s.station_kind else None,
                                 "budget_hours": float(s.budget_hours)} for s in v.steps]})
-    db.session.commit()
     return jsonify({"procedures": body})
 
 
-def _lookup_limit() -> str:
-    return str(current_app.config["LOOKUP_RATE_LIMIT"])
-
-
 @bp.get("/lookup/<code>")
-@limiter.limit(_lookup_limit)
+@lookup_limit
 def lookup(code: str) -> ResponseReturnValue:
     """Public status of a dossier; with the receipt secret (``?t=``) its step timeline too."""
     secret = request.args.get("t")
