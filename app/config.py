@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "API_TOKEN_LIFETIME": "90d",
     "OUTAGE_RETRY_AFTER_SECONDS": 5,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # A refused request (a 500-event batch over the limit) must not use up the budget, as the
+    # fixed window's counter would; the sliding window counter checks before it counts.
+    "RATELIMIT_STRATEGY": "sliding-window-counter",
     "RATELIMIT_HEADERS_ENABLED": True,
     "PROXY_HOPS": 0,
     "CLOCK_SKEW_THRESHOLD_SECONDS": 120,
