@@ -43,7 +43,9 @@ DEFAULTS: dict[str, Any] = {
     # A refused request (a 500-event batch over the limit) must not use up the budget, as the
     # fixed window's counter would; the sliding window counter checks before it counts.
     "RATELIMIT_STRATEGY": "sliding-window-counter",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # Off: Flask-Limiter would stamp its window's reset as Retry-After on every response, a 503
+    # included; app/errors.py gives a 429 its own Retry-After.
+    "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_HOPS": 0,
     "CLOCK_SKEW_THRESHOLD_SECONDS": 120,
     "MAX_SCAN_BATCH": 500,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 import traceback
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as ResponseBase
 
 from app.db import db
 
@@ -92,6 +94,21 @@ def _outage_errors() -> tuple[type[Exception], ...]:
     return tuple(errors)
 
 
+def _rate_limit_retry_after() -> int:
+    """Seconds until the breached rate limit lets the caller in again (at least 1).
+
+    Flask-Limiter's own headers are off (``RATELIMIT_HEADERS_ENABLED``): it would put its
+    window's reset time as ``Retry-After`` on every response, a 503 included, and an agent
+    told to wait minutes during a database restart of seconds.
+    """
+    from app.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()))
+
+
 def _rollback_quietly() -> None:
     # After a lost connection the rollback itself may fail; the session is discarded then.
     try:
@@ -132,15 +149,19 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | HTTPException:
+    def _http(exc: HTTPException) -> ResponseBase:
         db.session.rollback()
+        response: ResponseBase
         if not request.path.startswith("/api/"):
-            return exc
-        response = error_response(exc.code or 500, _http_code(exc), exc.description or "")
-        # Keep what the exception says beyond its body: a 405's Allow, a 429's Retry-After.
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
+            response = exc.get_response()
+        else:
+            response = error_response(exc.code or 500, _http_code(exc), exc.description or "")
+            # Keep what the exception says beyond its body, e.g. a 405's Allow.
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+        if exc.code == 429:
+            response.headers["Retry-After"] = str(_rate_limit_retry_after())
         return response
 
     def _outage(exc: Exception) -> Response:
