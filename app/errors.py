@@ -130,6 +130,10 @@ def describe_error(exc: BaseException) -> str:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         name = type(current).__qualname__
+        constraint = getattr(getattr(getattr(current, "orig", None), "diag", None),
+                             "constraint_name", None)
+        if constraint:  # PostgreSQL names the constraint apart from the values that broke it
+            name += f" (constraint {constraint})"
         if isinstance(current, sa.exc.StatementError) and current.statement:
             # The SQL text holds placeholders, never values (hide_parameters on the engine).
             name += f" in SQL: {' '.join(current.statement.split())[:300]}"

@@ -78,6 +78,8 @@ def test_a_failing_registration_logs_no_personal_data_token_or_secret(app, offic
     assert answer.status_code == 500
     assert answer.get_json()["error"]["code"] == "internal_error"
     assert "IntegrityError" in caplog.text and "INSERT INTO dossier" in caplog.text
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):  # the constraint, by name
+        assert "constraint uq_test_applicant_phone" in caplog.text
     for secret in [*APPLICANT.values(), office.tokens["reception"], "Bí Mật"]:
         assert secret not in caplog.text
 
