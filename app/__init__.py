@@ -8,7 +8,6 @@ Flask and the rest are imported inside the functions that need them.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+    from app.security import init_security
+
+    init_security(app)
     from app.cli import register_cli
 
     register_cli(app)
@@ -50,12 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _instance_secret(app: Flask) -> str:
     """A secret kept in the instance folder, so receipt secrets survive restarts."""
-    path = Path(app.instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    from app.security import instance_secret
+
+    return instance_secret(app.instance_path)
 
 
 def _register_extensions(app: Flask) -> None:

@@ -345,27 +345,77 @@ def user_add(username: str, full_name: str, role: str, office_code: str, badge: 
 @user_group.command("token")
 @click.argument("username")
 @click.option("--name", default="cli", help="What the token is for")
+@click.option("--expires-in", default=None,
+              help="Lifetime in days or hours, e.g. 90d or 12h "
+                   "[default: API_TOKEN_LIFETIME, 90d]")
 @with_appcontext
 @_fail_on_domain_error
-def user_token(username: str, name: str) -> None:
-    """Issue a personal API token (shown only this once)."""
-    from app.auth.operations import get_user, issue_token
+def user_token(username: str, name: str, expires_in: str | None) -> None:
+    """Issue a personal API token (shown only this once; its expiry goes to stderr)."""
+    from app.auth.operations import get_user, issue_token, parse_lifetime
 
-    token = issue_token(get_user(username), name)
+    lifetime = parse_lifetime(expires_in or str(current_app.config["API_TOKEN_LIFETIME"]))
+    token = issue_token(get_user(username), name, expires_in=lifetime)
     db.session.commit()
     click.echo(token)
+    expires = dt.datetime.now(dt.UTC) + lifetime
+    click.echo(f"expires about {expires.isoformat(timespec='minutes')}", err=True)
+
+
+@user_group.command("revoke-tokens")
+@click.argument("username")
+@with_appcontext
+@_fail_on_domain_error
+def user_revoke_tokens(username: str) -> None:
+    """Revoke every personal token of USERNAME (the next request with one answers 401)."""
+    from app.auth.operations import get_user, revoke_tokens
+
+    count = revoke_tokens(get_user(username))
+    db.session.commit()
+    click.echo(f"{count} token(s) of {username} revoked")
+
+
+@user_group.command("deactivate")
+@click.argument("username")
+@with_appcontext
+@_fail_on_domain_error
+def user_deactivate(username: str) -> None:
+    """Lock USERNAME out at once: every token answers 401 until ``activate``."""
+    from app.auth.operations import get_user, set_user_active
+
+    set_user_active(get_user(username), False)
+    db.session.commit()
+    click.echo(f"user {username} deactivated")
+
+
+@user_group.command("activate")
+@click.argument("username")
+@with_appcontext
+@_fail_on_domain_error
+def user_activate(username: str) -> None:
+    """Let a deactivated user in again (unexpired, unrevoked tokens work again)."""
+    from app.auth.operations import get_user, set_user_active
+
+    set_user_active(get_user(username), True)
+    db.session.commit()
+    click.echo(f"user {username} activated")
 
 
 @user_group.command("list")
 @with_appcontext
 def user_list() -> None:
-    """List staff users."""
-    from app.auth.models import User
+    """List staff users: role, office, scope, state, live tokens and last token use."""
+    from app.auth.queries import user_overview
 
-    for u in db.session.scalars(sa.select(User).order_by(User.username)):
+    click.echo(f"{'username':<16} {'role':<11} {'office':<24} {'scope':<8} {'state':<8} "
+               f"{'tokens':>6} {'last used':<20} name")
+    for row in user_overview():
+        u = row.user
         scope = "province" if u.province_scope else "office"
+        state = "active" if u.active else "inactive"
+        last = row.last_used_at.isoformat(timespec="minutes") if row.last_used_at else "never"
         click.echo(f"{u.username:<16} {u.role.value:<11} {u.office.code:<24} {scope:<8} "
-                   f"{u.full_name}")
+                   f"{state:<8} {row.live_tokens:>6} {last:<20} {u.full_name}")
 
 
 # --- procedures -------------------------------------------------------------------------------

@@ -7,7 +7,15 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
 - ``FLASK_SECRET_KEY``: signs sessions and derives receipt secrets. Generated into the instance
   folder on first start when unset; set it explicitly when running several servers.
 - ``FLASK_PUBLIC_BASE_URL``: the address citizens reach (receipt QR codes point there).
-- ``FLASK_LOOKUP_RATE_LIMIT``: public lookup limit per client, e.g. ``"30 per minute"``.
+- ``FLASK_LOOKUP_RATE_LIMIT``: public lookup limit per client, e.g. ``"30 per minute"``, shared
+  by ``GET /api/v1/lookup/<code>`` and the HTML page ``/lookup/<code>``.
+- ``FLASK_TOKEN_RATE_LIMIT``: per bearer token, every authenticated call; a scan batch or bulk
+  label request costs one per item, so a stolen token cannot try codes fast.
+- ``FLASK_TOKEN_READ_RATE_LIMIT``: per bearer token, GET requests only (each read of a dossier by
+  code is a guess when the token is stolen).
+- ``FLASK_API_TOKEN_LIFETIME``: default lifetime of ``tracker user token``, ``90d`` or ``12h``.
+- ``FLASK_OUTAGE_RETRY_AFTER_SECONDS``: ``Retry-After`` of the 503 answered while the database is
+  unreachable.
 - ``FLASK_RATELIMIT_STORAGE_URI``: ``memory://`` (default) or ``redis://127.0.0.1:6379`` so that
   several gunicorn workers share one limit.
 - ``FLASK_PROXY_HOPS``: number of reverse proxies in front (trust their X-Forwarded-* headers).
@@ -27,11 +35,23 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_DATABASE_URI": None,  # filled in create_app: SQLite file in the instance folder
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a database error message must never carry a name, phone or token.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "LOOKUP_RATE_LIMIT": "30 per minute",
+    # 20,000 events an hour: an agent drains 10,000 queued scans in 500-event batches at once.
+    "TOKEN_RATE_LIMIT": "20000 per hour",
+    # Reads by a stolen device token are guesses: about 2 a second at most, 1,200 an hour.
+    "TOKEN_READ_RATE_LIMIT": "120 per minute;1200 per hour",
+    "API_TOKEN_LIFETIME": "90d",
+    "OUTAGE_RETRY_AFTER_SECONDS": 5,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # A refused request (a 500-event batch over the limit) must not use up the budget, as the
+    # fixed window's counter would; the sliding window counter checks before it counts.
+    "RATELIMIT_STRATEGY": "sliding-window-counter",
+    # Off: Flask-Limiter would stamp its window's reset as Retry-After on every response, a 503
+    # included; app/errors.py gives a 429 its own Retry-After.
+    "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_HOPS": 0,
     "CLOCK_SKEW_THRESHOLD_SECONDS": 120,
     "MAX_SCAN_BATCH": 500,

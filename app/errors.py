@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
+import traceback
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as ResponseBase
 
 from app.db import db
 
@@ -70,6 +75,77 @@ def _http_code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
 
+def _outage_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean the database is unreachable or busy, not that the request is wrong.
+
+    SQLAlchemy wraps driver errors (a refused connection, a server restarting, SQLite's
+    "database is locked" after the busy timeout) in OperationalError / InterfaceError; the
+    driver's own classes are listed too for code that reaches them unwrapped.
+    """
+    errors: list[type[Exception]] = [
+        sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+        sa.exc.TimeoutError, sqlite3.OperationalError, sqlite3.InterfaceError]
+    try:
+        import psycopg
+    except ImportError:  # the server may run on SQLite without psycopg installed
+        pass
+    else:
+        errors += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(errors)
+
+
+def _rate_limit_retry_after() -> int:
+    """Seconds until the breached rate limit lets the caller in again (at least 1).
+
+    Flask-Limiter's own headers are off (``RATELIMIT_HEADERS_ENABLED``): it would put its
+    window's reset time as ``Retry-After`` on every response, a 503 included, and an agent
+    told to wait minutes during a database restart of seconds.
+    """
+    from app.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()))
+
+
+def _rollback_quietly() -> None:
+    # After a lost connection the rollback itself may fail; the session is discarded then.
+    try:
+        db.session.rollback()
+    except Exception:  # nothing left to undo on a dead connection
+        db.session.remove()
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception chain as type names and code locations, without any message text.
+
+    Messages carry data: a database error quotes the row that broke a constraint (PostgreSQL's
+    ``DETAIL: Key (phone)=(...)``), a ``ValueError`` the text it could not parse. The log needs
+    where it failed, not what the citizen typed.
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__qualname__
+        constraint = getattr(getattr(getattr(current, "orig", None), "diag", None),
+                             "constraint_name", None)
+        if constraint:  # PostgreSQL names the constraint apart from the values that broke it
+            name += f" (constraint {constraint})"
+        if isinstance(current, sa.exc.StatementError) and current.statement:
+            # The SQL text holds placeholders, never values (hide_parameters on the engine).
+            name += f" in SQL: {' '.join(current.statement.split())[:300]}"
+        lines.append(name)
+        lines.extend("  " + frame.rstrip().replace("\n", "\n  ")
+                     for frame in traceback.format_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            lines.append("caused by / while handling:")
+    return "\n".join(lines)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
@@ -77,14 +153,37 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | HTTPException:
+    def _http(exc: HTTPException) -> ResponseBase:
         db.session.rollback()
+        response: ResponseBase
         if not request.path.startswith("/api/"):
-            return exc
-        return error_response(exc.code or 500, _http_code(exc), exc.description or "")
+            response = exc.get_response()
+        else:
+            response = error_response(exc.code or 500, _http_code(exc), exc.description or "")
+            # Keep what the exception says beyond its body, e.g. a 405's Allow.
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+        if exc.code == 429:
+            response.headers["Retry-After"] = str(_rate_limit_retry_after())
+        return response
+
+    def _outage(exc: Exception) -> Response:
+        _rollback_quietly()
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    describe_error(exc).splitlines()[0])
+        response = error_response(503, "database_unavailable",
+                                  "The database is unavailable; nothing was saved. Retry later.")
+        response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER_SECONDS"])
+        return response
+
+    for error in _outage_errors():
+        app.register_error_handler(error, _outage)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback_quietly()
+        # Never exc_info: the traceback's messages may quote request data (see describe_error).
+        log.error("unhandled error on %s %s\n%s", request.method, request.path,
+                  describe_error(exc))
         return error_response(500, "internal_error", "The server failed; nothing was saved.")

@@ -12,11 +12,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from app import create_app
 from app.db import db
 
 DB_FIXTURES = {"app", "client", "runner", "office", "make_app"}
+
+# CI runs every property test on the same examples (derandomize) and never replays an example
+# saved by an earlier run (database=None), so a pass or a failure is a fact about the code, not
+# about the seed; print_blob lets a failure be reproduced exactly with @reproduce_failure.
+# Select it with HYPOTHESIS_PROFILE=ci (as .ci/test does) or --hypothesis-profile=ci.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -63,8 +63,8 @@ def test_station_device_user_lifecycle(app, runner):
                                "reception", "--office", "H12.22", "--password", "x"])
     assert user.exit_code == 0, user.output
     issued = runner.invoke(args=["user", "token", "mai"])
-    assert issued.output.startswith("trk_usr_")
-    me = {"Authorization": f"Bearer {issued.output.strip()}"}
+    assert issued.stdout.startswith("trk_usr_")  # the expiry goes to stderr
+    me = {"Authorization": f"Bearer {issued.stdout.strip()}"}
     assert client.get("/api/v1/stations", headers=me).get_json()["stations"][0]["code"] == \
         "A-DESK"
 

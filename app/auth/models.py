@@ -59,6 +59,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100), default="")
     created_at: Mapped[created_at]
+    # Every personal token expires (``tracker user token --expires-in``); a stolen one dies.
+    expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -51,13 +53,72 @@ def get_user(username: str) -> User:
     return user
 
 
-def issue_token(user: User, name: str = "") -> str:
-    """A new personal API token for ``user``; returns the token, which is not stored."""
+DEFAULT_TOKEN_LIFETIME = dt.timedelta(days=90)
+# A personal token longer-lived than this is a token nobody remembers to revoke.
+MAX_TOKEN_LIFETIME = dt.timedelta(days=3660)
+_LIFETIME = re.compile(r"\s*(\d{1,6})\s*([dh])\s*", re.IGNORECASE)
+
+
+def parse_lifetime(text: str) -> dt.timedelta:
+    """``"90d"`` or ``"12h"`` as a duration.
+
+    :raises ValidationError: another unit, zero, or longer than :data:`MAX_TOKEN_LIFETIME`.
+    """
+    match = _LIFETIME.fullmatch(text)
+    if match is None:
+        msg = f"a token lifetime is a number of days or hours, e.g. 90d or 12h, not {text!r}"
+        raise ValidationError(msg)
+    amount, unit = int(match[1]), match[2].lower()
+    lifetime = dt.timedelta(days=amount) if unit == "d" else dt.timedelta(hours=amount)
+    if not dt.timedelta(0) < lifetime <= MAX_TOKEN_LIFETIME:
+        msg = f"a token lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME.days} days"
+        raise ValidationError(msg)
+    return lifetime
+
+
+def issue_token(user: User, name: str = "", *,
+                expires_in: dt.timedelta = DEFAULT_TOKEN_LIFETIME) -> str:
+    """A new personal API token for ``user``.
+
+    :param expires_in: how long the token works; it answers ``expired_token`` afterwards.
+    :returns: the token, shown once; only its hash is stored.
+    :raises ValidationError: the user is deactivated.
+    """
+    if not user.active:
+        msg = f"user {user.username} is deactivated; activate the account first"
+        raise ValidationError(msg)
     token, digest = new_token(USER_PREFIX)
-    db.session.add(ApiToken(user=user, token_hash=digest, name=name))
+    row = ApiToken(user=user, token_hash=digest, name=name, expires_at=utcnow() + expires_in)
+    db.session.add(row)
     db.session.flush()
-    log.info("API token issued to %s", user.username)
+    log.info("API token %s issued to %s, expires %s", row.id, user.username,
+             row.expires_at.isoformat(timespec="minutes"))
     return token
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every live personal token of ``user``; the next request with one answers 401.
+
+    :returns: how many tokens were revoked.
+    """
+    now = utcnow()
+    tokens = db.session.scalars(sa.select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+    count = 0
+    for token in tokens:
+        token.revoked_at = now
+        count += 1
+    log.warning("%d API token(s) of %s revoked", count, user.username)
+    return count
+
+
+def set_user_active(user: User, active: bool) -> User:
+    """Deactivate (every request with the user's tokens answers 401 ``inactive_user``) or
+    reactivate a staff account; its tokens are kept, so reactivation restores them."""
+    if user.active != active:
+        user.active = active
+        log.warning("user %s %s", user.username, "activated" if active else "deactivated")
+    return user
 
 
 def create_device(name: str, stations: Sequence[Station]) -> tuple[Device, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from flask import g, request
 from app.auth.models import ApiToken, Device, Role, User
 from app.db import db, utcnow
 from app.errors import Forbidden, Unauthorized
+from app.extensions import token_limits
 from app.offices.models import Office, Station
 
 DEVICE_PREFIX = "trk_dev_"
@@ -24,6 +26,8 @@ USER_PREFIX = "trk_usr_"
 _TOUCH_INTERVAL = dt.timedelta(seconds=60)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger(__name__)
 
 
 def new_token(prefix: str) -> tuple[str, str]:
@@ -83,7 +87,11 @@ def _bearer() -> str:
 def authenticate(token: str) -> Principal:
     """Resolve a bearer token to its user or device.
 
-    :raises Unauthorized: unknown, revoked or inactive tokens.
+    Reads only: a stale last-seen stamp is noted for :func:`stamp_last_seen`, which writes it
+    after the request in its own short transaction, so a GET never commits.
+
+    :raises Unauthorized: unknown (``invalid_token``), revoked (``revoked_token``) or expired
+        (``expired_token``) tokens, and tokens of a deactivated user (``inactive_user``).
     """
     digest = hash_token(token)
     now = utcnow()
@@ -95,23 +103,70 @@ def authenticate(token: str) -> Principal:
             raise Unauthorized("This device token is not known.", code="invalid_token")
         if device.revoked_at is not None:
             raise Unauthorized("This device token was revoked.", code="revoked_token")
-        if device.last_seen_at is None or now - device.last_seen_at > _TOUCH_INTERVAL:
-            device.last_seen_at = now
+        if _stale(device.last_seen_at, now):
+            g.last_seen_stamp = _Stamp(Device, device.id)
         return Principal(device=device)
     api_token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if api_token is None:
         raise Unauthorized("This API token is not known.", code="invalid_token")
     if api_token.revoked_at is not None:
         raise Unauthorized("This API token was revoked.", code="revoked_token")
+    if api_token.expires_at <= now:
+        msg = "This API token has expired; ask for a new one (tracker user token)."
+        raise Unauthorized(msg, code="expired_token")
     if not api_token.user.active:
         raise Unauthorized("This user account is disabled.", code="inactive_user")
-    if api_token.last_used_at is None or now - api_token.last_used_at > _TOUCH_INTERVAL:
-        api_token.last_used_at = now
+    if _stale(api_token.last_used_at, now):
+        g.last_seen_stamp = _Stamp(ApiToken, api_token.id)
     return Principal(user=api_token.user)
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """A device's ``last_seen_at`` or a token's ``last_used_at`` to bring up to date."""
+
+    model: type[Device] | type[ApiToken]
+    row_id: int
+
+    def statement(self, now: dt.datetime) -> sa.Update:
+        column = (self.model.last_seen_at if self.model is Device
+                  else ApiToken.last_used_at)
+        # Compare-and-set: of several workers serving one token, one writes per interval.
+        return (sa.update(self.model)
+                .where(self.model.id == self.row_id,
+                       sa.or_(column.is_(None), column <= now - _TOUCH_INTERVAL))
+                .values({column: now}))
+
+
+def _stale(seen: dt.datetime | None, now: dt.datetime) -> bool:
+    return seen is None or now - seen > _TOUCH_INTERVAL
+
+
+def stamp_last_seen(_exc: BaseException | None = None) -> None:
+    """After a request: write the caller's last-seen stamp, if due, in its own transaction.
+
+    Registered as a ``teardown_request`` hook. The request's session is closed first (it has
+    committed what it meant to; whatever is left is rolled back), so on SQLite, with one
+    writer at a time, the stamp never waits on the request's own transaction. A failing stamp
+    is bookkeeping lost, never an error for the caller.
+    """
+    stamp: _Stamp | None = g.pop("last_seen_stamp", None)
+    if stamp is None:
+        return
+    db.session.close()
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(stamp.statement(utcnow()))
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("last-seen stamp of %s %s skipped: %s", stamp.model.__name__, stamp.row_id,
+                    type(exc).__name__)
+
+
 def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Callable[[F], F]:
-    """Protect an API view: a valid token, a device only where ``devices``, a user in ``roles``."""
+    """Protect an API view: a valid token, a device only where ``devices``, a user in ``roles``.
+
+    The view is also rate-limited per token (:func:`app.extensions.token_limits`).
+    """
     allowed = frozenset(roles) if roles is not None else frozenset(Role)
 
     def decorator(view: F) -> F:
@@ -126,7 +181,7 @@ def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Ca
             g.principal = principal
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return token_limits(wrapper)  # type: ignore[return-value]
 
     return decorator
 

@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.auth.tokens import current_principal, require
 from app.db import commit_with_retry, db
 from app.errors import DomainError, ValidationError
-from app.extensions import limiter
+from app.extensions import lookup_limit
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
@@ -301,12 +301,8 @@ def list_procedures() -> ResponseReturnValue:
     return jsonify({"procedures": body})
 
 
-def _lookup_limit() -> str:
-    return str(current_app.config["LOOKUP_RATE_LIMIT"])
-
-
 @bp.get("/lookup/<code>")
-@limiter.limit(_lookup_limit)
+@lookup_limit
 def lookup(code: str) -> ResponseReturnValue:
     """Public status of a dossier (``PublicDossier``); with the receipt secret (``?t=``) its
     step timeline too."""

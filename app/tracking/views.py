@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.errors import NotFound
-from app.extensions import limiter
+from app.extensions import lookup_limit
 from app.tracking import operations as ops
 from app.tracking import read_models
 
@@ -26,10 +26,6 @@ def vn_time(value: str | dt.datetime | None, tz: Any = None) -> str:
     return (value.astimezone(tz) if tz else value).strftime("%H:%M %d/%m/%Y")
 
 
-def _lookup_limit() -> str:
-    return str(current_app.config["LOOKUP_RATE_LIMIT"])
-
-
 @bp.get("/lookup")
 def lookup_form() -> ResponseReturnValue:
     """The kiosk form: type or scan the dossier code (and the secret from the receipt)."""
@@ -41,7 +37,7 @@ def lookup_form() -> ResponseReturnValue:
 
 
 @bp.get("/lookup/<code>")
-@limiter.limit(_lookup_limit)
+@lookup_limit
 def lookup_page(code: str) -> ResponseReturnValue:
     """Where the citizen's dossier is; the step timeline when the receipt secret is given."""
     secret = request.args.get("t") or None
