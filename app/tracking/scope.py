@@ -8,7 +8,8 @@ the province for a province-scoped supervisor or admin; a device's office only) 
   (``Dossier.sent_to_office_id``, derived from the events by the fold in
   :mod:`app.tracking.state`, so a replay after a late event gives the same grant), or the
   office of a plan step's station while the dossier is *for* that step (its plan position is
-  the step before, so the office can scan it in) or *at* it (until a later step is reached).
+  the step before, so the office can scan it in) or *at* it (until a later step is reached),
+  once the dossier follows its plan (has matched a first step).
 
 The same rule answers reads (:func:`in_scope`) and writes (:class:`ScanGate`). A scan outside
 it is refused per event (``out_of_scope``), changes nothing the owners see, and is kept as a
@@ -42,7 +43,14 @@ UNKNOWN_DESTINATION = "unknown_destination"
 
 def plan_guests(plan: Sequence[PlanStep], position: int) -> frozenset[int]:
     """Offices named by the plan's station steps at ``position`` (the dossier is at that step)
-    or ``position + 1`` (it is due there next)."""
+    or ``position + 1`` (it is due there next).
+
+    Nothing before the dossier has matched a first step: a procedure's plan names one
+    office's stations, and another office receiving the same procedure without following
+    that plan must not open its dossiers to the office the plan names.
+    """
+    if position < 1:
+        return frozenset()
     return frozenset(step.station_office_id for step in plan
                      if step.station_office_id is not None
                      and position <= step.position <= position + 1)

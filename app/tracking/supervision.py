@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from urllib.parse import urlencode
 
 import click
 from flask import Blueprint, Flask, current_app, jsonify, request, url_for
@@ -77,9 +78,9 @@ def refused_scans() -> ResponseReturnValue:
                                before=before)
     following = None
     if len(rows) == limit:
-        following = url_for("supervision.refused_scans", **{
-            "from": since.isoformat(), "to": until.isoformat(), "limit": limit,
-            "before": rows[-1].id})
+        query: dict[str, str] = {"from": since.isoformat(), "to": until.isoformat(),
+                                 "limit": str(limit), "before": str(rows[-1].id)}
+        following = f"{url_for('supervision.refused_scans')}?{urlencode(query)}"
     return jsonify({"refused": [scope.refused_json(r) for r in rows], "next": following})
 
 
