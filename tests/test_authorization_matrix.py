@@ -207,10 +207,11 @@ def test_a_device_scanning_another_offices_dossier_changes_nothing_for_them(
     assert "Phan" not in str(seen)
     # A sends one of its own dossiers to B: B can scan it until B sends it back.
     mine = world.dossier(client)["tracking_number"]
+    minutes = iter(range(10, 60))
 
     def scan_as(headers: dict[str, str], **extra: Any) -> str:
-        body = {"events": [{"id": str(uuid.uuid4()), "code": mine,
-                            "scanned_at": "2026-11-16T10:00:00+07:00"} | extra]}
+        at = f"2026-11-16T10:{next(minutes):02d}:00+07:00"  # each scan after the last
+        body = {"events": [{"id": str(uuid.uuid4()), "code": mine, "scanned_at": at} | extra]}
         r = client.post("/api/v1/scans", json=body, headers=headers).get_json()["results"][0]
         return r.get("reason") or r["status"]  # type: ignore[no-any-return]
 
