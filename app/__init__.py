@@ -86,6 +86,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(tracking_bp)
+    from app.tracking import supervision
+
+    supervision.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

@@ -20,6 +20,7 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   several gunicorn workers share one limit.
 - ``FLASK_PROXY_HOPS``: number of reverse proxies in front (trust their X-Forwarded-* headers).
 - ``FLASK_CLOCK_SKEW_THRESHOLD_SECONDS``: device clocks further off than this are corrected.
+- ``FLASK_ACTION_PERMISSIONS``: JSON overrides of the scan-action table (app.auth.permissions).
 - ``FLASK_DEFAULT_OFFICE_HOURS``: office hours for new offices, ``07:00-11:30,13:30-17:00``.
 - ``FLASK_UPSTREAM_CODE_PATTERNS``: the codes a one-door system may register a dossier under
   (intake with ``code`` and ``received_at``) besides the receiving office's own code shape:
@@ -64,4 +65,6 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
     "FORMS": {},
+    # Overrides of app.auth.permissions' table of who may post which scan action.
+    "ACTION_PERMISSIONS": {},
 }

@@ -41,7 +41,11 @@ SCHEMAS: dict[str, Any] = {
             "station": {"type": "string", "description": "Defaults to the device's station"},
             "action": {"type": "string", "enum": [
                 "receive", "transfer_in", "request_supplement", "supplement_received",
-                "request_payment", "result_ready", "returned", "withdrawn", "stopped"]},
+                "request_payment", "result_ready", "returned", "withdrawn", "stopped",
+                "send"]},
+            "destination": {"type": "string", "maxLength": 32,
+                            "description": "For send: the agency code or station code the "
+                                           "file goes to"},
             "actor": {"type": "string", "description": "Staff badge or username"},
             "seq": {"type": "integer", "minimum": 0, "description": "Per-device sequence"},
             "note": _STRING}},
@@ -52,7 +56,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected"]},
             "reason": {"type": "string", "description":
                        "For rejected: malformed, unknown_code, bad_check_digit, "
-                       "unrecognized_code, station_not_allowed, no_station"},
+                       "unrecognized_code, station_not_allowed, no_station, out_of_scope, "
+                       "action_not_allowed, unknown_destination"},
             "message": _STRING,
             "flag": {"type": "string", "description": "after_close, off_plan, ..."},
             "dossier": {"type": "object"}}},
@@ -187,6 +192,20 @@ def build_spec(server_url: str) -> dict[str, Any]:
                             "description": "Secret printed in the receipt QR"}],
             "responses": {"200": _json(_ref("PublicDossier"), "Non-personal status"),
                           **_errors(404, 429)}}},
+        "/refused-scans": {"get": {
+            "summary": "Scans refused as out of scope on the caller's offices' dossiers "
+                       "(supervisor or admin), newest first",
+            "security": bearer,
+            "parameters": [_query("from", "ISO date or date-time; default 30 days ago"),
+                           _query("to", "ISO date (included) or date-time; default now"),
+                           _query("limit", "Rows per page", {"type": "integer", "minimum": 1,
+                                                             "maximum": 500}),
+                           _query("before", "Row id from the previous page's next link",
+                                  {"type": "integer", "minimum": 1})],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "refused": {"type": "array", "items": {"type": "object"}},
+                "next": {"type": ["string", "null"]}}}, "Refused attempts"),
+                **_errors(401, 403, 422)}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},
     }

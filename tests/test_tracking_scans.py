@@ -192,9 +192,10 @@ def test_supplement_request_pauses_the_clock_and_moves_the_due_date(client, offi
     d = office.intake(client, code="X-20261116-0001", received_at="2026-11-16T08:00:00+07:00")
     assert d["due_at"] == "2026-11-17T08:00:00+07:00"
     code = d["tracking_number"]
+    # The desk issues the supplement request (Mẫu 02) and takes the papers back.
     post(client, office, [
-        scan(code, "2026-11-16T09:00:00+07:00", station="TUPHAP", action="request_supplement"),
-        scan(code, "2026-11-16T11:00:00+07:00", station="TUPHAP",
+        scan(code, "2026-11-16T09:00:00+07:00", station="DESK", action="request_supplement"),
+        scan(code, "2026-11-16T11:00:00+07:00", station="DESK",
              action="supplement_received")])
     got = dossier(client, office, d["code"])
     assert got["supplement_wait_hours"] == 2.0
@@ -219,8 +220,8 @@ def test_timeline_gives_each_step_its_budget_and_verdict(client, office: Office)
 
 ORDER_EVENTS = [
     ("2026-11-16T09:00:00+07:00", "TUPHAP", None),
-    ("2026-11-16T10:00:00+07:00", "TUPHAP", "request_supplement"),
-    ("2026-11-16T14:00:00+07:00", "TUPHAP", "supplement_received"),
+    ("2026-11-16T10:00:00+07:00", "DESK", "request_supplement"),
+    ("2026-11-16T14:00:00+07:00", "DESK", "supplement_received"),
     ("2026-11-16T15:00:00+07:00", "ARCHIVE", None),
     ("2026-11-17T08:00:00+07:00", "LEADER", None),
     ("2026-11-17T09:00:00+07:00", "RETURN", "result_ready"),

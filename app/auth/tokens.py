@@ -54,16 +54,27 @@ class Principal:
         assert owner is not None
         return owner.office
 
+    @property
+    def office_id(self) -> int:
+        owner = self.user or self.device
+        assert owner is not None
+        return owner.office_id
+
+    @property
+    def province_wide(self) -> bool:
+        """A province-scoped supervisor or admin; devices are never wider than their office."""
+        return (self.user is not None and self.user.province_scope
+                and self.user.role in (Role.SUPERVISOR, Role.ADMIN))
+
     @functools.cached_property
     def office_ids(self) -> frozenset[int]:
-        """Offices whose dossiers the caller may read."""
-        office = self.office
-        wide = self.device is not None or (
-            self.user is not None and self.user.province_scope
-            and self.user.role in (Role.SUPERVISOR, Role.ADMIN))
-        if not wide:
-            return frozenset({office.id})
-        ids = db.session.scalars(sa.select(Office.id).where(Office.province == office.province))
+        """The caller's home offices: its own, or every office of the province for a
+        province-scoped supervisor or admin. Dossiers handed to one of them by a ``send`` or a
+        plan step count too (app.tracking.scope)."""
+        if not self.province_wide:
+            return frozenset({self.office_id})
+        ids = db.session.scalars(sa.select(Office.id).where(
+            Office.province == self.office.province))
         return frozenset(ids)
 
     def scan_stations(self) -> list[Station]:

@@ -38,6 +38,8 @@ class PlanStep:
     station_id: int | None
     station_kind: StationKind | None
     budget_hours: decimal.Decimal
+    # The office of the named station: another office's station gives it scope at this step.
+    station_office_id: int | None = None
 
     def matches(self, station: Station) -> bool:
         if self.station_id is not None:
@@ -56,8 +58,10 @@ def plan_of(version_id: int) -> tuple[PlanStep, ...]:
     plan = cache.get(version_id)
     if plan is None:
         steps = db.session.scalars(sa.select(ProcedureStep).where(
-            ProcedureStep.version_id == version_id).order_by(ProcedureStep.position))
-        plan = tuple(PlanStep(s.position, s.name, s.station_id, s.station_kind, s.budget_hours)
+            ProcedureStep.version_id == version_id).order_by(ProcedureStep.position)
+            .options(sa.orm.joinedload(ProcedureStep.station)))
+        plan = tuple(PlanStep(s.position, s.name, s.station_id, s.station_kind, s.budget_hours,
+                              s.station.office_id if s.station is not None else None)
                      for s in steps)
         cache[version_id] = plan
     return plan

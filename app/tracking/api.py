@@ -128,9 +128,10 @@ def create_dossier() -> ResponseReturnValue:
     """Receive a dossier at the desk, or follow one registered in the one-door system."""
     body = json_body()
 
-    def work() -> tuple[Dossier, bool, str]:
-        dossier, created = ops.register_dossier(_intake_request(body))
-        return dossier, created, ops.lookup_url(dossier)
+    def work() -> tuple[Dossier, bool, str | None]:
+        dossier, created = ops.register_dossier(_intake_request(body), current_principal())
+        # The receipt secret is shown at creation only, never for a code registered before.
+        return dossier, created, ops.lookup_url(dossier) if created else None
 
     dossier, created, link = commit_with_retry(work)
     tz = calendar_for(dossier.receiving_office).tz
@@ -142,7 +143,7 @@ def create_dossier() -> ResponseReturnValue:
         "received_at": schemas.iso(dossier.received_at, tz),
         "due_at": schemas.iso(dossier.due_at, tz),
         "status": dossier.status.name.lower(),
-        "lookup_url": link,
+        **({"lookup_url": link} if link else {}),
         "links": {"self": self_link,
                   "receipt": url_for("api.dossier_receipt", reference=dossier.code),
                   "label": url_for("api.dossier_label_pdf", reference=dossier.code),

@@ -69,6 +69,9 @@ class ScanAction(enum.Enum):
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"
     STOPPED = "stopped"
+    # The file leaves for another office (liên thông): the event names a destination office,
+    # which may then scan the dossier until it hands it back (app.tracking.scope).
+    SEND = "send"
 
 
 class Dossier(Base):
@@ -117,6 +120,8 @@ class Dossier(Base):
     supplement_count: Mapped[int] = mapped_column(default=0)
     finished_at: Mapped[dt.datetime | None]
     returned_at: Mapped[dt.datetime | None]
+    # The office a ``send`` handed the file to and that has not handed it back (derived).
+    sent_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -159,16 +164,51 @@ class ScanEvent(Base):
     sent_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime]
     corrected_at: Mapped[dt.datetime]
+    # Where a ``send`` sends the file: an office, and the station when one was named.
+    destination_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    destination_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
     # Why the scan makes no sense (after_close, off_plan, ...), recomputed on every replay.
     flag: Mapped[str | None] = mapped_column(sa.String(32))
 
     dossier: Mapped[Dossier] = relationship(back_populates="events")
-    station: Mapped[Station] = relationship()
+    station: Mapped[Station] = relationship(foreign_keys=[station_id])
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     device: Mapped[Device | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<ScanEvent {self.uuid} {self.action.name}>"
+
+
+class RefusedScan(Base):
+    """A scan refused because the dossier is outside the caller's scope.
+
+    The owners' timeline never shows it; their supervisors list it (a file turning up at the
+    wrong office is a fact worth seeing). No personal data: who tried is an office, a station
+    and a device or a role. One row per event id, however often the agent retries it.
+    """
+
+    __tablename__ = "refused_scan"
+
+    id: Mapped[intpk]
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    action: Mapped[ScanAction] = mapped_column(sa.Enum(ScanAction, native_enum=False, length=32))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    role: Mapped[str] = mapped_column(sa.String(32), default="")
+    scanned_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    dossier: Mapped[Dossier] = relationship()
+    office: Mapped[Office] = relationship()
+    station: Mapped[Station | None] = relationship()
+    device: Mapped[Device | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<RefusedScan {self.uuid} {self.reason}>"
 
 
 class DailySerial(Base):

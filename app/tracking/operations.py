@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,12 +22,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
 from app.auth.tokens import Principal
+from app.codes import normalize_scan
 from app.db import db, utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import plan_of
+from app.tracking import scope
 from app.tracking import state as fold
 from app.tracking.codes import (
     BadReference,
@@ -153,19 +155,36 @@ def find_dossier_by_code(code: str) -> Dossier | None:
     return db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
 
 
-def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
+class Registration(NamedTuple):
+    """What an intake did: the dossier, and whether it was created now (only then may its
+    receipt secret be shown)."""
+
+    dossier: Dossier
+    created: bool
+
+
+def register_dossier(req: IntakeRequest, principal: Principal | None = None) -> Registration:
     """Receive a dossier (or follow one registered upstream); returns it and whether it is new.
 
-    A code registered twice is answered with the existing dossier, never a second one.
+    A code registered twice is answered with the existing dossier, never a second one, and
+    only within the caller's scope (``principal``, else the receiving user's).
 
+    :raises Conflict: the code is registered already, outside the caller's scope (``409
+        code_taken``: the refusal necessarily says the code exists, and nothing more; a 404
+        would be untrue, since this is no lookup, and would reveal the same).
     :raises ValidationError: missing applicant name, no reception station, bad times, an
         upstream code in no known shape (``bad_upstream_code``), the day's serials used up
         (``serial_exhausted``).
     """
     if req.code is not None:
-        existing = find_dossier_by_code(req.code)
+        existing = find_dossier_by_code(normalize_scan(req.code))
         if existing is not None:
-            return existing, False
+            who = principal or (Principal(user=req.received_by) if req.received_by else None)
+            if who is not None and not scope.in_scope(who, existing):
+                msg = (f"code {req.code} is registered already and not in your scope; ask its "
+                       "owners to send the file to your office")
+                raise Conflict(msg, code="code_taken")
+            return Registration(existing, False)
     office = req.receiving_office
     calendar = calendar_for(office)
     now = utcnow()
@@ -209,7 +228,7 @@ def register_dossier(req: IntakeRequest) -> tuple[Dossier, bool]:
         scanned_at=received_at, sent_at=None, received_at=now, corrected_at=received_at)
     _record_events({dossier: [intake]})
     log.info("dossier %s received at %s, due %s", code, office.code, due.isoformat())
-    return dossier, True
+    return Registration(dossier, True)
 
 
 # --- state ------------------------------------------------------------------------------------
@@ -220,7 +239,7 @@ def _read_state(d: Dossier) -> fold.DossierState:
         plan_position=d.plan_position, paused_since=d.paused_since,
         paused_hours=d.paused_hours, supplement_count=d.supplement_count,
         finished_at=d.finished_at, returned_at=d.returned_at, last_event_at=d.last_event_at,
-        last_event_uuid=d.last_event_uuid)
+        last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id)
 
 
 def _initial_state() -> fold.DossierState:
@@ -246,6 +265,7 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.returned_at = s.returned_at
     d.last_event_at = s.last_event_at
     d.last_event_uuid = s.last_event_uuid
+    d.sent_to_office_id = s.sent_to_office_id
     if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
         # The supplement wait moves the due date by the same working time.
@@ -263,7 +283,7 @@ def _hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
 
 def _facts(e: ScanEvent) -> fold.EventFacts:
     return fold.EventFacts(uuid=e.uuid, at=e.corrected_at, action=e.action, station=e.station,
-                           actor_id=e.actor_id)
+                           actor_id=e.actor_id, destination_office_id=e.destination_office_id)
 
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
@@ -365,6 +385,7 @@ class _Parsed:
     actor: str
     seq: int | None
     note: str
+    destination: str | None = None  # for send; h1's typed command carries it
 
 
 class _Reject(Exception):
@@ -423,9 +444,12 @@ def _parse_event(index: int, raw: Any) -> _Parsed:
     note = raw.get("note") or ""
     if not isinstance(note, str):
         raise _Reject("malformed", "note must be a string")
+    destination = raw.get("destination")
+    if destination is not None and (not isinstance(destination, str) or len(destination) > 32):
+        raise _Reject("malformed", "destination must be an agency or station code")
     return _Parsed(index, event_id, ref, code, scanned_at, sent_at,
                    station.strip().upper() if station else None, action, actor.strip(), seq,
-                   note[:500])
+                   note[:500], destination)
 
 
 def corrected_time(scanned_at: dt.datetime, sent_at: dt.datetime | None,
@@ -472,6 +496,9 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
 
     Each event is judged alone: a malformed or unknown one is rejected with a reason while its
     neighbours are recorded. An id seen before answers ``duplicate`` and writes nothing.
+    A dossier outside the caller's scope, or an action the caller may not post, is rejected
+    (``out_of_scope``, ``action_not_allowed``; see :mod:`app.tracking.scope`) and changes
+    nothing the owners see; out-of-scope attempts are kept for their supervisors.
     """
     now = utcnow()
     threshold = dt.timedelta(seconds=current_app.config["CLOCK_SKEW_THRESHOLD_SECONDS"])
@@ -493,6 +520,7 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
     default_station = next(iter(stations.values()), None)
     actors = _load_actors({p.actor for p in parsed if p.actor})
     device = principal.device
+    gate = scope.ScanGate(principal, now)
 
     fresh: dict[Dossier, list[ScanEvent]] = {}
     seen: set[UUID] = set()
@@ -532,11 +560,16 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
             sent_at=p.sent_at, received_at=now,
             corrected_at=corrected_time(p.scanned_at, p.sent_at, now, threshold))
+        refusal = gate.judge(dossier, event, getattr(p, "destination", None))
+        if refusal is not None:
+            results[p.index] = ScanResult(str(p.id), "rejected", refusal.reason, refusal.message)
+            continue
         seen.add(p.id)
         fresh.setdefault(dossier, []).append(event)
         results[p.index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
     if fresh:
         _record_events(fresh)
+    gate.record_refused()
     done = [r for r in results if r is not None]
     for r in done:
         if r.event is not None:
@@ -612,7 +645,5 @@ def find_for_lookup(code: str, secret: str | None) -> Dossier:
 
 
 def can_see(principal: Principal, dossier: Dossier) -> bool:
-    scope = principal.office_ids
-    station = dossier.current_station
-    return (dossier.receiving_office_id in scope or dossier.competent_office_id in scope
-            or (station is not None and station.office_id in scope))
+    """The scope rule of :mod:`app.tracking.scope`: owners, province-wide staff, guests."""
+    return scope.in_scope(principal, dossier)

@@ -41,6 +41,8 @@ class DossierState:
     returned_at: dt.datetime | None = None
     last_event_at: dt.datetime | None = None
     last_event_uuid: UUID | None = None
+    # The office a ``send`` handed the file to, until it hands it back (see apply_event).
+    sent_to_office_id: int | None = None
 
     @property
     def order_key(self) -> tuple[dt.datetime, UUID] | None:
@@ -58,6 +60,7 @@ class EventFacts:
     action: ScanAction
     station: Station
     actor_id: int | None
+    destination_office_id: int | None = None  # for SEND
 
     @property
     def order_key(self) -> tuple[dt.datetime, UUID]:
@@ -77,6 +80,13 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
     """One step of the fold: the state after ``event``, and the event's flag if it makes no sense.
 
     :param working_hours: working time between two instants, in hours (supplement pauses).
+
+    Handoffs to another office: a ``send`` naming another office than the one it is scanned
+    in hands the file to that office (``sent_to_office_id``), which may then scan it. The
+    holder keeps it while the file's scans stay at its stations; its own ``send`` onward hands
+    it on; the first scan at any other office's station (the owners scanning it again, which
+    a send back to them leads to) ends the handoff. Scans at the holder's stations are not
+    flagged off-plan: the file was sent there.
     """
     if state.status.closed:
         return dataclasses.replace(state, last_event_at=event.at,
@@ -87,10 +97,17 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
     flag = None
     changes: dict[str, object] = {"station_id": event.station.id, "holder_id": event.actor_id,
                                   "last_event_at": event.at, "last_event_uuid": event.uuid}
+    office_id = event.station.office_id
+    if (event.action is ScanAction.SEND and event.destination_office_id is not None
+            and event.destination_office_id != office_id):
+        changes["sent_to_office_id"] = event.destination_office_id
+    elif office_id != state.sent_to_office_id:
+        changes["sent_to_office_id"] = None
     matched = plan_match(plan, state.plan_position, event.station)
     if matched is not None:
         changes["plan_position"] = matched.position
-    elif event.station.id != state.station_id and event.action is ScanAction.TRANSFER_IN:
+    elif (event.station.id != state.station_id and event.action is ScanAction.TRANSFER_IN
+          and office_id != state.sent_to_office_id):
         flag = OFF_PLAN
 
     action = event.action
@@ -100,7 +117,7 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
             flag = REPEAT_RECEIVE
         else:
             status = DossierStatus.RECEIVED
-    elif action is ScanAction.TRANSFER_IN:
+    elif action in (ScanAction.TRANSFER_IN, ScanAction.SEND):
         # Moving a paused file or a finished result does not restart processing.
         if status not in (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PROCESSED):
             status = DossierStatus.IN_PROGRESS
