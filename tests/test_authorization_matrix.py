@@ -38,8 +38,11 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
         (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
     ("GET", "/api/v1/dossiers/<reference>/label.zpl", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
+    # The receipt carries the lookup secret: reprinted by reception (or admin) in scope only.
     ("GET", "/api/v1/dossiers/<reference>/receipt.pdf", ""):
-        (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
+    ("POST", "/api/v1/dossiers/<reference>/lookup-secret", ""):
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
     ("GET", "/api/v1/dossiers/<reference>/control-sheet.pdf", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
     ("GET", "/api/v1/dossiers/<reference>/barcode.svg", ""):
@@ -139,6 +142,15 @@ def _get(path: str) -> Callable[[Any, World, str], int | str]:
     return call
 
 
+def _post(path: str) -> Callable[[Any, World, str], int | str]:
+    def call(client, world: World, caller: str) -> int | str:
+        d = world.dossier(client)
+        url = path.replace("<reference>", d["code"])
+        return client.post(url, headers=world.headers(caller)).status_code  # type: ignore[no-any-return]
+
+    return call
+
+
 def _labels(client, world: World, caller: str) -> int | str:
     d = world.dossier(client)
     return client.post("/api/v1/labels", json={"dossiers": [d["code"]]},  # type: ignore[no-any-return]
@@ -153,6 +165,8 @@ def _request(key: tuple[str, str, str]) -> Callable[[Any, World, str], int | str
         return _intake(variant == "existing code")
     if rule == "/api/v1/labels":
         return _labels
+    if method == "POST":
+        return _post(rule)
     assert method == "GET", key
     return _get(rule)
 
