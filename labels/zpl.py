@@ -50,13 +50,16 @@ def _bc_data(data: str) -> str:
     out: list[str] = [">;" if values[0] == 105 else ">:"]
     i = 0
     for value in values[1:-1]:  # skip the start and the check character
-        if value == 99:
+        # Inside set C, 99 is the digit pair "99" (only 100 leaves set C); elsewhere 99 is
+        # the switch to set C.
+        in_c = _in_set_c(out)
+        if in_c and value != 100:
+            out.append(data[i : i + 2])
+            i += 2
+        elif value == 99:
             out.append(">5")
         elif value == 100:
             out.append(">6")
-        elif out and _in_set_c(out):
-            out.append(data[i : i + 2])
-            i += 2
         else:
             out.append("><" if data[i] == ">" else data[i])
             i += 1

@@ -7,6 +7,7 @@ on a degraded copy (blur, noise) so that a marginal symbol does not pass by luck
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -427,3 +428,16 @@ def test_zpl_and_pdf_labels_look_the_same(tmp_path: Path) -> None:
     pdf_text = np.argwhere(pdf_image[: y0 - 2] < 128)
     assert np.abs(zpl_text.min(axis=0) - pdf_text.min(axis=0)).max() <= 3
     assert np.abs(zpl_text.max(axis=0) - pdf_text.max(axis=0)).max() <= 3
+
+
+@pytest.mark.parametrize("body", ["14995478526", "99999999999", "01234567899"])
+def test_zpl_barcode_keeps_the_digit_pair_99_inside_set_c(body: str) -> None:
+    """In set C the value 99 is the digits "99", not a switch: the ZPL job must print them."""
+    from app.codes import make_tracking_number
+
+    label = dataclasses.replace(make_labels(1)[0], tracking_number=make_tracking_number(body))
+    job = render_zpl([label]).decode("utf-8")
+    assert f"^FD>;{label.tracking_number}" in job
+    ((image, _bars),) = interpret_zpl(job)
+    zx_1d, zbar, _ = decode_both(with_margin(image))
+    assert zx_1d == zbar == {label.tracking_number}
