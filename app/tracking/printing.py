@@ -46,7 +46,8 @@ class Printed:
 
 def _as_label_error(exc: labels.LabelError) -> ValidationError:
     return ValidationError(str(exc), code="cannot_print",
-                           details={"field": getattr(exc, "field", None)})
+                           details=[{"field": getattr(exc, "field", None) or "layout",
+                                     "type": "cannot_print", "message": str(exc)}])
 
 
 def vietnamese_duration(amount: decimal.Decimal, unit: DurationUnit) -> str:
@@ -79,7 +80,9 @@ def layout_for(office: Office, spec: str | None = None) -> labels.Layout:
         parsed: Any = json.loads(raw) if raw.lstrip().startswith("{") else raw
         return labels.layout_from_spec(parsed)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"layout is not valid JSON: {exc}", code="cannot_print") from exc
+        msg = f"layout is not valid JSON: {exc}"
+        raise ValidationError(msg, code="cannot_print", details=[
+            {"field": "layout", "type": "cannot_print", "message": msg}]) from exc
     except labels.LabelError as exc:
         raise _as_label_error(exc) from exc
 
