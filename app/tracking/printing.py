@@ -50,6 +50,17 @@ def _as_label_error(exc: labels.LabelError) -> ValidationError:
                                      "type": "cannot_print", "message": str(exc)}])
 
 
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` the documents' fonts cannot draw, or None.
+
+    Text that ends up on a receipt or a control sheet is checked when it comes in, so that
+    a dossier's documents can always be printed later.
+    """
+    supported = labels.text.supported_codepoints()
+    return next((ch for ch in text if ord(ch) not in supported or not ch.isprintable()
+                 and ch not in "\n\t"), None)
+
+
 def vietnamese_duration(amount: decimal.Decimal, unit: DurationUnit) -> str:
     """``15 ngày làm việc``, ``4 giờ làm việc``, ``0,5 ngày làm việc``: as the receipt says."""
     number = f"{amount.normalize():f}".replace(".", ",")
@@ -130,7 +141,7 @@ def print_receipt(dossier: Dossier) -> Printed:
             copies_count=dossier.copies,
             legal_duration=vietnamese_duration(version.duration_amount, version.duration_unit),
             return_method=dossier.return_method or "Bộ phận tiếp nhận và trả kết quả",
-            book_serial=dossier.code.rsplit("-", 1)[-1],
+            book_serial=dossier.code.rsplit("-", 1)[-1][-20:],
             receiver_name=dossier.received_by.full_name if dossier.received_by else "")
         body = labels.render_receipt(data, forms_for(office))
     except labels.LabelError as exc:

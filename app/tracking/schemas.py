@@ -58,6 +58,18 @@ def _clean(value: Any, *, multiline: bool) -> Any:
     return value
 
 
+def _printable(value: Any) -> Any:
+    """Text that goes on the receipt or the control sheet: the fonts must draw it."""
+    if isinstance(value, str) and value:
+        from app.tracking.printing import unprintable
+
+        bad = unprintable(value)
+        if bad is not None:
+            msg = f"has a character the printed forms cannot show (U+{ord(bad):04X})"
+            raise PydanticCustomError("unprintable", msg)
+    return value
+
+
 def _single_line(value: Any) -> Any:
     return _clean(value, multiline=False)
 
@@ -69,16 +81,30 @@ def _multiline(value: Any) -> Any:
 _TEXT_NOTE = "NFC-normalized and trimmed; control characters are refused."
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32),
                  BeforeValidator(_single_line), Field(description="A code. " + _TEXT_NOTE)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200),
-                 BeforeValidator(_single_line)]
 Text32 = Annotated[str, StringConstraints(max_length=32), BeforeValidator(_single_line)]
 Text64 = Annotated[str, StringConstraints(max_length=64), BeforeValidator(_single_line)]
-Text100 = Annotated[str, StringConstraints(max_length=100), BeforeValidator(_single_line)]
-Text200 = Annotated[str, StringConstraints(max_length=200), BeforeValidator(_single_line)]
-Text300 = Annotated[str, StringConstraints(max_length=300), BeforeValidator(_single_line)]
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=512),
                       BeforeValidator(_single_line)]
 Note = Annotated[str, StringConstraints(max_length=500), BeforeValidator(_multiline)]
+# Printed on the receipt (Mẫu 01) or the control sheet (Mẫu 05): bounded as the forms are.
+PrintedName = Annotated[str, StringConstraints(min_length=1, max_length=100),
+                        BeforeValidator(_single_line), AfterValidator(_printable)]
+
+
+Printed30 = Annotated[str, StringConstraints(max_length=30), BeforeValidator(_single_line),
+                      AfterValidator(_printable)]
+Printed64 = Annotated[str, StringConstraints(max_length=64), BeforeValidator(_single_line),
+                      AfterValidator(_printable)]
+Printed100 = Annotated[str, StringConstraints(max_length=100), BeforeValidator(_single_line),
+                       AfterValidator(_printable)]
+Printed200 = Annotated[str, StringConstraints(max_length=200), BeforeValidator(_single_line),
+                       AfterValidator(_printable)]
+Printed250 = Annotated[str, StringConstraints(max_length=250), BeforeValidator(_single_line),
+                       AfterValidator(_printable)]
+Printed300 = Annotated[str, StringConstraints(max_length=300), BeforeValidator(_single_line),
+                       AfterValidator(_printable)]
+PrintedNote = Annotated[str, StringConstraints(max_length=500), BeforeValidator(_multiline),
+                        AfterValidator(_printable)]
 LayoutText = Annotated[str, StringConstraints(min_length=1, max_length=2000),
                        BeforeValidator(_single_line)]
 
@@ -122,10 +148,12 @@ def _action(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-REJECTION_REASONS = ("malformed", "bad_time", "bad_check_digit", "unrecognized_code",
-                     "unknown_code", "station_not_allowed", "no_station", "out_of_scope",
-                     "action_not_allowed")
-"""Why an event may be rejected (``out_of_scope``, ``action_not_allowed``: scope rules)."""
+RejectionReason = Literal["malformed", "bad_time", "bad_check_digit", "unrecognized_code",
+                          "unknown_code", "station_not_allowed", "no_station", "out_of_scope",
+                          "action_not_allowed"]
+"""Why an event may be rejected (``out_of_scope``, ``action_not_allowed``: scope rules).
+A new reason must be added here: the response model refuses any other."""
+REJECTION_REASONS: tuple[str, ...] = RejectionReason.__args__  # type: ignore[attr-defined]
 
 
 class ScanEventIn(_In):
@@ -140,9 +168,9 @@ class ScanEventIn(_In):
     action: Annotated[ScanAction, BeforeValidator(_action)] | None = None
     destination: Code | None = Field(None, description="Office or station the dossier is sent "
                                                        "to (action send)")
-    actor: Text64 = Field("", description="Staff badge or username")
+    actor: Printed64 = Field("", description="Staff badge or username")
     seq: Seq | None = Field(None, description="Per-device sequence number")
-    note: Note = ""
+    note: PrintedNote = ""
 
 
 def _batch_limit(schema: dict[str, Any]) -> None:
@@ -213,8 +241,7 @@ class DossierSummaryOut(BaseModel):
 class ScanResultOut(BaseModel):
     id: str | None = Field(description="The event's id as sent (null if it had none)")
     status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = Field(None, description="For rejected: " + ", ".join(REJECTION_REASONS),
-                               json_schema_extra={"enum": list(REJECTION_REASONS)})
+    reason: RejectionReason | None = Field(None, description="Why it was rejected")
     message: str
     flag: str | None = Field(None, description="after_close, off_plan, before_receipt, ...")
     dossier: DossierSummaryOut | None = None
@@ -230,8 +257,8 @@ class ScanResultOut(BaseModel):
                 status_label=d.status.label,
                 station={"code": station.code, "name": station.name} if station else None)
         return cls(id=result.id, status=result.status,  # type: ignore[arg-type]
-                   reason=result.reason, message=result.message, flag=result.flag,
-                   dossier=summary)
+                   reason=result.reason,  # type: ignore[arg-type]
+                   message=result.message, flag=result.flag, dossier=summary)
 
     def as_json(self) -> dict[str, Any]:
         # Absent rather than null, as before: id and message always, the rest when set.
@@ -247,11 +274,13 @@ class ScanBatchOut(BaseModel):
 # --- intake -----------------------------------------------------------------------------------
 
 class ApplicantIn(_In):
-    name: Name
-    phone: Text32 | None = None
+    """The applicant as the receipt shows them (its bounds are the form's)."""
+
+    name: PrintedName
+    phone: Printed30 | None = None
     id_number: Text32 | None = None
-    address: Text300 | None = None
-    email: Text200 | None = None
+    address: Printed250 | None = None
+    email: Printed200 | None = None
 
 
 class IntakeIn(_In):
@@ -261,13 +290,13 @@ class IntakeIn(_In):
     procedure: Code = Field(description="Procedure code, e.g. 1.001193")
     procedure_version: Annotated[int, pydantic.Strict(), Field(ge=1, le=10_000)] | None = None
     applicant: ApplicantIn
-    documents: list[Text300] = Field(default_factory=list, max_length=100)
+    documents: list[Printed300] = Field(default_factory=list, max_length=60)
     copies: Copies = 1
     competent_office: Code | None = Field(None, description="Agency code")
     station: Code | None = Field(None, description="Reception station; default the office's")
-    return_method: Text100 | None = None
+    return_method: Printed100 | None = None
     note: Note | None = None
-    code: Annotated[str, StringConstraints(min_length=1, max_length=64),
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40),
                     BeforeValidator(_single_line)] | None = Field(
         None, description="Official code registered upstream")
     received_at: Time | None = Field(None, description="Upstream received time (with code); "
