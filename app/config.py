@@ -19,8 +19,12 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
 - ``FLASK_RATELIMIT_STORAGE_URI``: ``memory://`` (default) or ``redis://127.0.0.1:6379`` so that
   several gunicorn workers share one limit.
 - ``FLASK_PROXY_HOPS``: number of reverse proxies in front (trust their X-Forwarded-* headers).
-- ``FLASK_CLOCK_SKEW_THRESHOLD_SECONDS``: device clocks further off than this are corrected.
 - ``FLASK_ACTION_PERMISSIONS``: JSON overrides of the scan-action table (app.auth.permissions).
+- ``FLASK_CLOCK_SKEW_THRESHOLD_SECONDS``: device clocks further off than this are corrected;
+  a scan dated (after correction) further in the future than this is refused.
+- ``FLASK_SCAN_MAX_AGE_DAYS``: scans and upstream intake times older than this many days are
+  refused (``bad_time``); a scanner may stay offline for weeks, so the default is 180.
+- ``FLASK_MAX_SCAN_BATCH``: events per ``POST /api/v1/scans`` (default 500).
 - ``FLASK_DEFAULT_OFFICE_HOURS``: office hours for new offices, ``07:00-11:30,13:30-17:00``.
 - ``FLASK_UPSTREAM_CODE_PATTERNS``: the codes a one-door system may register a dossier under
   (intake with ``code`` and ``received_at``) besides the receiving office's own code shape:
@@ -55,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "PROXY_HOPS": 0,
     "CLOCK_SKEW_THRESHOLD_SECONDS": 120,
+    "SCAN_MAX_AGE_DAYS": 180,
     "MAX_SCAN_BATCH": 500,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",

@@ -18,6 +18,7 @@ from app.offices.models import Office, StationKind
 from app.offices.operations import add_station, create_office
 from app.procedures.operations import StepSpec, create_procedure
 from app.tracking import operations as ops
+from app.tracking import schemas
 from app.tracking.models import Dossier
 
 OFFICE = {"code": "000.00.19.H12", "name": "UBND xã Tân Phong", "province": "H12",
@@ -86,7 +87,7 @@ def _sample_dossiers(office: Office) -> None:
 
     now = utcnow()
     for number, (name, phone, id_number, procedure) in enumerate(APPLICANTS):
-        dossier, _ = ops.register_dossier(ops.IntakeRequest(
+        dossier, _ = ops.register_dossier(ops.IntakeCommand(
             procedure_version=get_procedure_version(procedure),
             applicant=ops.Applicant(name=name, phone=phone, id_number=id_number,
                                     address="Thôn Đông, xã Tân Phong"),
@@ -98,10 +99,10 @@ def _sample_dossiers(office: Office) -> None:
         if number == 0:
             specialist = db.session.scalar(sa.select(User).where(User.username == "tuphap"))
             assert specialist is not None
-            ops.ingest_scans(Principal(user=specialist), [{
+            ops.ingest_scans(Principal(user=specialist), schemas.scan_commands([{
                 "id": str(uuid.uuid4()), "code": dossier.tracking_number,
                 "scanned_at": (now - dt.timedelta(hours=1)).isoformat(),
-                "sent_at": now.isoformat(), "station": "TP-TUPHAP"}])
+                "sent_at": now.isoformat(), "station": "TP-TUPHAP"}]))
 
 
 def seed_demo() -> dict[str, Any]:

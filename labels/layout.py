@@ -19,6 +19,13 @@ MM = 72 / 25.4
 
 _EPS = 1e-6
 
+MIN_DPI = 150
+"""Lowest printer resolution a layout may name."""
+MAX_DPI = 600
+"""Highest printer resolution a layout may name (office laser and thermal printers: 203–600)."""
+MAX_MODULE_DOTS = 20
+"""Widest narrowest-bar a layout may ask for, in printer dots."""
+
 
 def _positive(name: str, value: object, label: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -31,13 +38,22 @@ def _positive(name: str, value: object, label: str) -> float:
 
 
 def _check_common(layout: SheetLayout | RollLayout) -> None:
-    if isinstance(layout.dpi, bool) or not isinstance(layout.dpi, int) or layout.dpi < 150:
-        msg = f"Độ phân giải máy in (dpi) không hợp lệ: {layout.dpi!r} (tối thiểu 150)."
+    if (
+        isinstance(layout.dpi, bool)
+        or not isinstance(layout.dpi, int)
+        or not MIN_DPI <= layout.dpi <= MAX_DPI
+    ):
+        # The upper bound matters: barcode raster work grows with the square of the
+        # resolution, so a 20,000 dpi layout would take seconds and gigabytes before failing.
+        msg = (
+            f"Độ phân giải máy in (dpi) không hợp lệ: {layout.dpi!r} "
+            f"(từ {MIN_DPI} đến {MAX_DPI})."
+        )
         raise LayoutError(msg, field="dpi")
     if (
         isinstance(layout.min_module_dots, bool)
         or not isinstance(layout.min_module_dots, int)
-        or layout.min_module_dots < 1
+        or not 1 <= layout.min_module_dots <= MAX_MODULE_DOTS
     ):
         msg = f"Số điểm in tối thiểu của một vạch không hợp lệ: {layout.min_module_dots!r}."
         raise LayoutError(msg, field="min_module_dots")

@@ -47,7 +47,11 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     def factory(**config: Any) -> Flask:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
                           "SECRET_KEY": "test-secret", "PUBLIC_BASE_URL": "https://dvc.example.vn",
-                          "RATELIMIT_ENABLED": False} | config)
+                          "RATELIMIT_ENABLED": False,
+                          # Tests pin calendar dates (the 2026 holidays), so the default
+                          # window of 180 days would make them fail as time passes; tests
+                          # of the window set it themselves.
+                          "SCAN_MAX_AGE_DAYS": 3650} | config)
         with app.app_context():
             db.drop_all()
             db.create_all()

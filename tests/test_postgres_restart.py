@@ -139,7 +139,8 @@ def test_postgresql_restart_during_ingest_loses_and_doubles_nothing(
     server.start()
     try:
         codes = [d["tracking_number"] for d in server.dossiers]
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        # Scans of the last minutes, in order (a future scan would be refused bad_time).
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=600)
         batches = [[{"id": str(uuid.uuid4()), "code": codes[(b + i) % len(codes)],
                      "scanned_at": (now + dt.timedelta(seconds=b * 10 + i)).isoformat(),
                      "station": server.station} for i in range(10)] for b in range(40)]

@@ -106,7 +106,7 @@ def test_impossible_print_requests_get_clear_errors(client, office: Office, quer
     error = response.get_json()["error"]
     assert error["message"]
     if field:
-        assert error["details"]["field"] == field
+        assert error["details"][0]["field"] == field
 
 
 def test_printing_needs_staff_in_scope(client, office: Office):

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -118,7 +118,7 @@ def lookup_url(dossier: Dossier) -> str:
 
 # --- intake -----------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Applicant:
     name: str
     phone: str = ""
@@ -128,7 +128,9 @@ class Applicant:
 
 
 @dataclass
-class IntakeRequest:
+class IntakeCommand:
+    """Receive a dossier: what the desk (or the one-door system) says, codes resolved."""
+
     procedure_version: ProcedureVersion
     applicant: Applicant
     receiving_office: Office
@@ -163,7 +165,7 @@ class Registration(NamedTuple):
     created: bool
 
 
-def register_dossier(req: IntakeRequest, principal: Principal | None = None) -> Registration:
+def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> Registration:
     """Receive a dossier (or follow one registered upstream); returns it and whether it is new.
 
     A code registered twice is answered with the existing dossier, never a second one, and
@@ -172,7 +174,8 @@ def register_dossier(req: IntakeRequest, principal: Principal | None = None) -> 
     :raises Conflict: the code is registered already, outside the caller's scope (``409
         code_taken``: the refusal necessarily says the code exists, and nothing more; a 404
         would be untrue, since this is no lookup, and would reveal the same).
-    :raises ValidationError: missing applicant name, no reception station, bad times, an
+    :raises ValidationError: no reception station; a received time in the future or older
+        than ``SCAN_MAX_AGE_DAYS`` (``bad_time``); an
         upstream code in no known shape (``bad_upstream_code``), the day's serials used up
         (``serial_exhausted``).
     """
@@ -190,7 +193,13 @@ def register_dossier(req: IntakeRequest, principal: Principal | None = None) -> 
     now = utcnow()
     received_at = req.received_at or now
     if received_at > now + dt.timedelta(minutes=5):
-        raise ValidationError("received_at lies in the future")
+        msg = "received_at lies in the future"
+        raise ValidationError(msg, details=[{"field": "received_at", "type": "bad_time",
+                                             "message": msg}])
+    if received_at < now - _max_age():
+        msg = f"received_at is more than {_max_age().days} days ago"
+        raise ValidationError(msg, details=[{"field": "received_at", "type": "bad_time",
+                                             "message": msg}])
     station = req.station or _reception_station(office)
     if station is None:
         raise ValidationError(f"office {office.code} has no reception station")
@@ -344,9 +353,6 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
 
 # --- scan ingest ------------------------------------------------------------------------------
 
-ACTION_ALIASES = {a.value: a for a in ScanAction} | {a.name.lower(): a for a in ScanAction}
-
-
 @dataclass
 class ScanResult:
     id: str | None
@@ -357,99 +363,52 @@ class ScanResult:
     flag: str | None = None
     event: ScanEvent | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "status": self.status}
-        if self.reason:
-            body["reason"] = self.reason
-        body["message"] = self.message
-        if self.flag:
-            body["flag"] = self.flag
-        if self.dossier is not None:
-            # Imported here: the read models read through this module's scope rule.
-            from app.tracking.read_models import device_view
 
-            body["dossier"] = device_view(self.dossier).to_json()
-        return body
+@dataclass(frozen=True)
+class ScanCommand:
+    """One scan, its shape already checked: what a device or a staff page says happened."""
 
-
-@dataclass
-class _Parsed:
-    index: int
-    id: uuid.UUID
+    id: UUID
     ref: ScannedRef
     code_raw: str
-    scanned_at: dt.datetime
+    scanned_at: dt.datetime  # aware, UTC
     sent_at: dt.datetime | None
     station_code: str | None
     action: ScanAction | None
-    actor: str
-    seq: int | None
-    note: str
-    destination: str | None = None  # for send; h1's typed command carries it
+    actor: str = ""
+    seq: int | None = None
+    note: str = ""
+    destination: str | None = None  # office or station code the dossier is sent to
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+@dataclass(frozen=True)
+class RejectedScan:
+    """An event refused before it reached the domain (malformed, bad code, bad time)."""
+
+    id: str | None
+    reason: str
+    message: str
 
 
-def _parse_time(raw: Any, name: str) -> dt.datetime:
-    if not isinstance(raw, str):
-        raise _Reject("malformed", f"{name} must be an ISO 8601 string with a UTC offset")
-    try:
-        value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _Reject("malformed", f"{name} {raw[:40]!r} is not ISO 8601") from exc
-    if value.tzinfo is None:
-        raise _Reject("malformed", f"{name} needs a UTC offset, e.g. +07:00")
-    return value.astimezone(dt.UTC)
+def _max_age() -> dt.timedelta:
+    # Capped at a century, so that ``now - _max_age()`` stays representable.
+    return dt.timedelta(days=min(int(current_app.config["SCAN_MAX_AGE_DAYS"]), 36_500))
 
 
-def _parse_event(index: int, raw: Any) -> _Parsed:
-    if not isinstance(raw, dict):
-        raise _Reject("malformed", "each event must be a JSON object")
-    try:
-        event_id = uuid.UUID(str(raw.get("id", "")))
-    except ValueError as exc:
-        raise _Reject("malformed", "id must be a UUID") from exc
-    code = raw.get("code")
-    if not isinstance(code, str) or not code.strip():
-        raise _Reject("malformed", "code must be a non-empty string")
-    if len(code) > 512:
-        raise _Reject("malformed", "code is longer than 512 characters")
-    try:
-        ref = parse_reference(code)
-    except BadReference as exc:
-        raise _Reject(exc.reason, exc.message) from exc
-    scanned_at = _parse_time(raw.get("scanned_at"), "scanned_at")
-    sent_at = _parse_time(raw["sent_at"], "sent_at") if raw.get("sent_at") is not None else None
-    station = raw.get("station")
-    if station is not None and not isinstance(station, str):
-        raise _Reject("malformed", "station must be a station code string")
-    action_raw = raw.get("action")
-    action = None
-    if action_raw is not None:
-        action = ACTION_ALIASES.get(str(action_raw).strip().lower())
-        if action is None:
-            names = ", ".join(a.value for a in ScanAction)
-            raise _Reject("malformed", f"action must be one of: {names}")
-    actor = raw.get("actor") or ""
-    if not isinstance(actor, str) or len(actor) > 64:
-        raise _Reject("malformed", "actor must be a badge or username of at most 64 characters")
-    seq = raw.get("seq")
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
-        raise _Reject("malformed", "seq must be a non-negative integer")
-    note = raw.get("note") or ""
-    if not isinstance(note, str):
-        raise _Reject("malformed", "note must be a string")
-    destination = raw.get("destination")
-    if destination is not None and (not isinstance(destination, str) or len(destination) > 32):
-        raise _Reject("malformed", "destination must be an agency or station code")
-    return _Parsed(index, event_id, ref, code, scanned_at, sent_at,
-                   station.strip().upper() if station else None, action, actor.strip(), seq,
-                   note[:500], destination)
+def _time_window(cmd: ScanCommand, now: dt.datetime,
+                 threshold: dt.timedelta) -> str | None:
+    """Why the scan's time is outside the sane window (after clock correction), or None.
+
+    The boundary keeps raw times between 1970 and 2200, so the correction below cannot
+    overflow; a device clock that is off but sent ``sent_at`` is corrected first, so only
+    a time that stays absurd is refused.
+    """
+    at = corrected_time(cmd.scanned_at, cmd.sent_at, now, threshold)
+    if at > now + threshold:
+        return "scanned_at lies in the future (after clock correction)"
+    if at < now - _max_age():
+        return f"scanned_at is more than {_max_age().days} days ago"
+    return None
 
 
 def corrected_time(scanned_at: dt.datetime, sent_at: dt.datetime | None,
@@ -464,7 +423,12 @@ def corrected_time(scanned_at: dt.datetime, sent_at: dt.datetime | None,
         return scanned_at
     if abs(received_at - sent_at) <= threshold:
         return scanned_at
-    return received_at - (sent_at - scanned_at)
+    try:
+        return received_at - (sent_at - scanned_at)
+    except OverflowError:
+        # Only absurd inputs get here; answer an end of time, which no window accepts.
+        end = dt.datetime.max if sent_at < scanned_at else dt.datetime.min
+        return end.replace(tzinfo=dt.UTC)
 
 
 def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]:
@@ -491,62 +455,66 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
     return found
 
 
-def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanResult]:
+def ingest_scans(principal: Principal,
+                 commands: Sequence[ScanCommand | RejectedScan]) -> list[ScanResult]:
     """Record a batch of scans from a device or a staff page; one result per event, in order.
 
-    Each event is judged alone: a malformed or unknown one is rejected with a reason while its
-    neighbours are recorded. An id seen before answers ``duplicate`` and writes nothing.
-    A dossier outside the caller's scope, or an action the caller may not post, is rejected
-    (``out_of_scope``, ``action_not_allowed``; see :mod:`app.tracking.scope`) and changes
-    nothing the owners see; out-of-scope attempts are kept for their supervisors.
+    Each event is judged alone: one refused at the boundary, dated outside the sane window
+    (``bad_time``) or unknown is rejected with a reason while its neighbours are recorded.
+    An id seen before answers ``duplicate`` and writes nothing. A dossier outside the
+    caller's scope, or an action the caller may not post, is rejected (``out_of_scope``,
+    ``action_not_allowed``; see :mod:`app.tracking.scope`) and changes nothing the owners
+    see; out-of-scope attempts are kept for their supervisors.
+
+    :param commands: the batch's events in order, each checked or already refused.
     """
     now = utcnow()
     threshold = dt.timedelta(seconds=current_app.config["CLOCK_SKEW_THRESHOLD_SECONDS"])
-    results: list[ScanResult | None] = [None] * len(raw_events)
-    parsed: list[_Parsed] = []
-    for index, raw in enumerate(raw_events):
-        try:
-            parsed.append(_parse_event(index, raw))
-        except _Reject as exc:
-            raw_id = raw.get("id") if isinstance(raw, dict) else None
-            results[index] = ScanResult(str(raw_id) if raw_id is not None else None, "rejected",
-                                        exc.reason, exc.message)
+    results: list[ScanResult | None] = [None] * len(commands)
+    parsed: list[tuple[int, ScanCommand]] = []
+    for index, cmd in enumerate(commands):
+        if isinstance(cmd, RejectedScan):
+            results[index] = ScanResult(cmd.id, "rejected", cmd.reason, cmd.message)
+        elif (why := _time_window(cmd, now, threshold)) is not None:
+            results[index] = ScanResult(str(cmd.id), "rejected", "bad_time", why)
+        else:
+            parsed.append((index, cmd))
 
     # Locking the dossiers first serializes concurrent batches that touch them, so the
     # duplicate check below sees what a racing request has just committed.
-    dossiers = _load_dossiers([p.ref for p in parsed])
-    known = _known_events([p.id for p in parsed])
+    dossiers = _load_dossiers([p.ref for _, p in parsed])
+    known = _known_events([p.id for _, p in parsed])
     stations = {s.code: s for s in principal.scan_stations()}
     default_station = next(iter(stations.values()), None)
-    actors = _load_actors({p.actor for p in parsed if p.actor})
+    actors = _load_actors({p.actor for _, p in parsed if p.actor})
     device = principal.device
     gate = scope.ScanGate(principal, now)
 
     fresh: dict[Dossier, list[ScanEvent]] = {}
     seen: set[UUID] = set()
-    for p in parsed:
+    for index, p in parsed:
         if p.id in known or p.id in seen:
             prior = known.get(p.id)
-            results[p.index] = ScanResult(
+            results[index] = ScanResult(
                 str(p.id), "duplicate", None, "already recorded",
                 db.session.get(Dossier, prior) if prior is not None
                 else dossiers.get((p.ref.kind, p.ref.value)))
             continue
         dossier = dossiers.get((p.ref.kind, p.ref.value))
         if dossier is None:
-            results[p.index] = ScanResult(str(p.id), "rejected", "unknown_code",
-                                          f"no dossier {p.ref.value}")
+            results[index] = ScanResult(str(p.id), "rejected", "unknown_code",
+                                        f"no dossier {p.ref.value}")
             continue
         if p.station_code is None:
             station = default_station
             if station is None:
-                results[p.index] = ScanResult(str(p.id), "rejected", "no_station",
-                                              "no station is bound to this caller")
+                results[index] = ScanResult(str(p.id), "rejected", "no_station",
+                                            "no station is bound to this caller")
                 continue
         else:
             station = stations.get(p.station_code)
             if station is None:
-                results[p.index] = ScanResult(
+                results[index] = ScanResult(
                     str(p.id), "rejected", "station_not_allowed",
                     f"station {p.station_code} is not one this device may scan at")
                 continue
@@ -560,13 +528,13 @@ def ingest_scans(principal: Principal, raw_events: Sequence[Any]) -> list[ScanRe
             code_scanned=p.code_raw[:512], seq=p.seq, note=p.note, scanned_at=p.scanned_at,
             sent_at=p.sent_at, received_at=now,
             corrected_at=corrected_time(p.scanned_at, p.sent_at, now, threshold))
-        refusal = gate.judge(dossier, event, getattr(p, "destination", None))
+        refusal = gate.judge(dossier, event, p.destination)
         if refusal is not None:
-            results[p.index] = ScanResult(str(p.id), "rejected", refusal.reason, refusal.message)
+            results[index] = ScanResult(str(p.id), "rejected", refusal.reason, refusal.message)
             continue
         seen.add(p.id)
         fresh.setdefault(dossier, []).append(event)
-        results[p.index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
+        results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
     if fresh:
         _record_events(fresh)
     gate.record_refused()

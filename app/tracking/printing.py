@@ -46,7 +46,19 @@ class Printed:
 
 def _as_label_error(exc: labels.LabelError) -> ValidationError:
     return ValidationError(str(exc), code="cannot_print",
-                           details={"field": getattr(exc, "field", None)})
+                           details=[{"field": getattr(exc, "field", None) or "layout",
+                                     "type": "cannot_print", "message": str(exc)}])
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of ``text`` the documents' fonts cannot draw, or None.
+
+    Text that ends up on a receipt or a control sheet is checked when it comes in, so that
+    a dossier's documents can always be printed later.
+    """
+    supported = labels.text.supported_codepoints()
+    return next((ch for ch in text if ord(ch) not in supported or not ch.isprintable()
+                 and ch not in "\n\t"), None)
 
 
 def vietnamese_duration(amount: decimal.Decimal, unit: DurationUnit) -> str:
@@ -79,7 +91,9 @@ def layout_for(office: Office, spec: str | None = None) -> labels.Layout:
         parsed: Any = json.loads(raw) if raw.lstrip().startswith("{") else raw
         return labels.layout_from_spec(parsed)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"layout is not valid JSON: {exc}", code="cannot_print") from exc
+        msg = f"layout is not valid JSON: {exc}"
+        raise ValidationError(msg, code="cannot_print", details=[
+            {"field": "layout", "type": "cannot_print", "message": msg}]) from exc
     except labels.LabelError as exc:
         raise _as_label_error(exc) from exc
 
@@ -127,7 +141,7 @@ def print_receipt(dossier: Dossier) -> Printed:
             copies_count=dossier.copies,
             legal_duration=vietnamese_duration(version.duration_amount, version.duration_unit),
             return_method=dossier.return_method or "Bộ phận tiếp nhận và trả kết quả",
-            book_serial=dossier.code.rsplit("-", 1)[-1],
+            book_serial=dossier.code.rsplit("-", 1)[-1][-20:],
             receiver_name=dossier.received_by.full_name if dossier.received_by else "")
         body = labels.render_receipt(data, forms_for(office))
     except labels.LabelError as exc:

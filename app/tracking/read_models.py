@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    RootModel,
     SerializerFunctionWrapHandler,
     WithJsonSchema,
     model_serializer,
@@ -199,6 +200,11 @@ class StaffDossier(_Status):
 
 
 AnyDossier = PublicDossier | DeviceDossier | StaffDossier
+
+
+class DossierRead(RootModel[StaffDossier | DeviceDossier]):
+    """What ``GET /dossiers/<reference>`` answers: the staff view for staff in scope, the
+    device view for a scanner device (the OpenAPI document's one response model)."""
 
 
 class ReissuedSecret(ReadModel):

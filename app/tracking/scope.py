@@ -180,20 +180,3 @@ def refused_scans(offices: Collection[int] | None, since: dt.datetime, until: dt
     if before is not None:
         stmt = stmt.where(RefusedScan.id < before)
     return list(db.session.scalars(stmt))
-
-
-def refused_json(row: RefusedScan) -> dict[str, Any]:
-    """One refused attempt without personal data: the dossier's codes, never its applicant;
-    who tried as an office, a station and a device or a role, never a name."""
-    if row.device is not None:
-        caller: dict[str, Any] = {"kind": "device", "id": row.device.id, "name": row.device.name}
-    else:
-        caller = {"kind": "user", "role": row.role}
-    return {
-        "id": row.id, "event_id": str(row.uuid), "reason": row.reason,
-        "dossier": {"code": row.dossier.code, "tracking_number": row.dossier.tracking_number},
-        "action": row.action.value,
-        "office": {"code": row.office.code, "name": row.office.name},
-        "station": row.station.code if row.station is not None else None,
-        "caller": caller,
-        "scanned_at": row.scanned_at.isoformat(), "received_at": row.received_at.isoformat()}
