@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pydantic
-from flask import request
+from flask import g, request
 
 from app.auth.models import Role
 from app.auth.tokens import require
 from app.errors import DomainError, ValidationError
+from app.extensions import charge_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,7 +110,8 @@ def spec(*, responses: dict[int, Response], security: Security,
          body: type[pydantic.BaseModel] | None = None,
          query: type[pydantic.BaseModel] | None = None, errors: Sequence[int] = (),
          invalid_code: str = "invalid",
-         extra_models: Sequence[type[pydantic.BaseModel]] = ()) -> Callable[[F], F]:
+         extra_models: Sequence[type[pydantic.BaseModel]] = (),
+         cost: Callable[[Any], int] | None = None) -> Callable[[F], F]:
     """Declare a route's contract and enforce its input side.
 
     :param responses: the model (or :class:`Binary`) answered per success status.
@@ -119,6 +121,8 @@ def spec(*, responses: dict[int, Response], security: Security,
     :param errors: error statuses beyond those every route of its kind may answer.
     :param invalid_code: the error code of a 422 for this route's input.
     :param extra_models: models to publish in the document besides those named here.
+    :param cost: how many calls of the token's budget a valid body counts for (a scan batch:
+        its events); one by default.
     """
 
     def decorator(view: F) -> F:
@@ -131,8 +135,19 @@ def spec(*, responses: dict[int, Response], security: Security,
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            amount = 1
             if body is not None:
-                kwargs["body"] = validate(body, json_body(), code=invalid_code)
+                try:
+                    kwargs["body"] = validate(body, json_body(), code=invalid_code)
+                except DomainError:
+                    if not security.public:
+                        charge_token(g.token_key, 1)
+                    raise
+                if cost is not None:
+                    amount = cost(kwargs["body"])
+            if not security.public:
+                # One charge per call, all or nothing: a batch over the budget spends none.
+                charge_token(g.token_key, amount)
             if query is not None:
                 kwargs["query"] = validate(query, request.args.to_dict(), code=invalid_code)
             return view(*args, **kwargs)

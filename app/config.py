@@ -41,7 +41,10 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_DATABASE_URI": None,  # filled in create_app: SQLite file in the instance folder
     # hide_parameters: a database error message must never carry a name, phone or token.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # No pool pre-ping (a round trip on every request): a connection the database dropped
+    # fails once, the pool is renewed, and writes retry on a fresh connection
+    # (db.commit_with_retry); a read answers 503 with Retry-After.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_recycle": 1800},
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "LOOKUP_RATE_LIMIT": "30 per minute",
     # 20,000 events an hour: an agent drains 10,000 queued scans in 500-event batches at once.
@@ -67,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
+    # Calendar overrides are read once per this many seconds per server process.
+    "CALENDAR_CACHE_SECONDS": 60,
     "JSON_SORT_KEYS": False,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
     "FORMS": {},

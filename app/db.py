@@ -103,15 +103,20 @@ def commit_with_retry(work: Callable[[], T], attempts: int = 3) -> T:
 
     A unique-constraint race (two clients registering the same code or posting the same event
     at once) loses only its turn: the work is rolled back and run again, and the second run
-    sees what the winner committed.
+    sees what the winner committed. So does work that met a pooled connection the database
+    had dropped (a restart): SQLAlchemy renews the pool, and the next run gets a fresh one.
     """
     for attempt in range(1, attempts + 1):
         try:
             result = work()
             db.session.commit()
             return result
-        except sa.exc.IntegrityError:
-            db.session.rollback()
-            if attempt == attempts:
+        except sa.exc.DBAPIError as exc:
+            retry = isinstance(exc, sa.exc.IntegrityError) or exc.connection_invalidated
+            try:
+                db.session.rollback()
+            except sa.exc.DBAPIError:  # nothing left to undo on a dead connection
+                db.session.remove()
+            if not retry or attempt == attempts:
                 raise
     raise AssertionError("unreachable")

@@ -14,62 +14,108 @@ Three limits, each configurable (``app/config.py``):
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
 
-F = TypeVar("F", bound=Callable[..., Any])
+from app.errors import DomainError
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-# A batch counts as many items as it carries, up to a bound far above any accepted batch.
-_MAX_COST = 10_000
 
 
 def _config(key: str) -> Callable[[], str]:
     return lambda: str(current_app.config[key])
 
 
-def _token_key() -> str:
-    """The bearer token's hash; the client address when no token is sent."""
-    from app.auth.tokens import hash_token
-
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return f"address:{get_remote_address()}"
-    return f"token:{hash_token(token.strip())}"
-
-
-def _items_in_request() -> int:
-    """How many scan events (or dossiers, for bulk labels) a POST carries; 1 otherwise."""
-    if request.method != "POST":
-        return 1
-    try:
-        body = request.get_json(force=True, silent=True)
-    except RecursionError:  # a deeply nested body: the view answers it with a 400
-        return 1
-    if isinstance(body, dict):
-        for key in ("events", "dossiers"):
-            items = body.get(key)
-            if isinstance(items, list):
-                return max(1, min(len(items), _MAX_COST))
-    return 1
-
-
-def _not_a_read() -> bool:
-    return request.method not in ("GET", "HEAD")
-
-
 lookup_limit = limiter.shared_limit(_config("LOOKUP_RATE_LIMIT"), scope="public-lookup")
-_token_limit = limiter.shared_limit(_config("TOKEN_RATE_LIMIT"), scope="token",
-                                    key_func=_token_key, cost=_items_in_request)
-_token_read_limit = limiter.shared_limit(_config("TOKEN_READ_RATE_LIMIT"), scope="token-read",
-                                         key_func=_token_key, exempt_when=_not_a_read)
 
 
-def token_limits(view: F) -> F:
-    """Apply the per-token limits to an authenticated view (``require`` does it)."""
-    return _token_read_limit(_token_limit(view))  # type: ignore[return-value]
+class TooManyRequests(DomainError):
+    """A token's budget is spent (429 ``too_many_requests`` with ``Retry-After``)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(spec: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(spec))
+
+
+class LocalBudgets:
+    """Sliding-window counters kept in this process (``RATELIMIT_STORAGE_URI`` memory://).
+
+    The ``limits`` memory storage starts a timer thread to expire keys on nearly every hit,
+    which costs more than the rest of a scan's rate check; here a key's two windows are
+    rolled forward when it is next used, and stale keys are dropped now and then.
+    """
+
+    _PRUNE_AT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[int, float, float]] = {}  # key → (window, prev, current)
+
+    def spend(self, key: str, item: RateLimitItem, cost: int) -> int | None:
+        """Spend ``cost`` of ``item``'s budget for ``key``: None, or the seconds to wait
+        when the budget would be exceeded (nothing is spent then)."""
+        seconds = item.get_expiry()
+        window, into = divmod(time.time(), seconds)
+        now = int(window)
+        with self._lock:
+            index, previous, current = self._windows.get(key, (now, 0.0, 0.0))
+            if index < now:
+                previous, current = (current if index == now - 1 else 0.0), 0.0
+            if previous * (seconds - into) / seconds + current + cost > item.amount:
+                self._windows[key] = (now, previous, current)
+                return max(1, int(seconds - into))
+            self._windows[key] = (now, previous, current + cost)
+            if len(self._windows) > self._PRUNE_AT:
+                self._windows = {k: v for k, v in self._windows.items() if v[0] >= now - 1}
+        return None
+
+
+def _spend(scope: str, key: str, item: RateLimitItem, cost: int) -> int | None:
+    if str(current_app.config["RATELIMIT_STORAGE_URI"]).startswith("memory"):
+        local: LocalBudgets = current_app.extensions.setdefault("tracker.budgets",
+                                                                LocalBudgets())
+        return local.spend(f"{scope}/{item}/{key}", item, cost)
+    strategy = limiter.limiter  # a shared store (Redis): one budget for every worker
+    if strategy.hit(item, scope, key, cost=cost):
+        return None
+    reset = strategy.get_window_stats(item, scope, key).reset_time
+    return max(1, int(reset - time.time()))
+
+
+def charge_token(token_key: str, cost: int = 1) -> None:
+    """Count ``cost`` calls against a token's budget, after it was authenticated.
+
+    Checked here rather than as a Flask-Limiter decorator: one check per configured limit,
+    keyed by the token (never by a bogus one), and the cost of a scan batch comes from its
+    validated body instead of a second parse of the raw one. GET requests count against the
+    read budget too.
+
+    :raises TooManyRequests: the budget of this window is spent; ``Retry-After`` says when
+        the next call is let in.
+    """
+    if not limiter.enabled or cost <= 0:
+        return
+    budgets = [("token", current_app.config["TOKEN_RATE_LIMIT"], cost)]
+    if request.method in ("GET", "HEAD"):
+        budgets.append(("token-read", current_app.config["TOKEN_READ_RATE_LIMIT"], 1))
+    for scope, spec, amount in budgets:
+        for item in _parsed(str(spec)):
+            wait = _spend(scope, token_key, item, amount)
+            if wait is not None:
+                msg = f"Too many requests with this token ({item}); retry in {wait} s."
+                raise TooManyRequests(msg, wait)

@@ -37,12 +37,14 @@ Exit status 0 when every target is met, 1 when one is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +122,7 @@ class Config:
     servers: tuple[ServerSpec, ...]
     keep_db: bool
     compare: str | None = None  # a git revision measured beside the working tree
+    rounds: int = 3  # A/B rounds of the comparison
     bare: bool = False  # also measure a bare Flask endpoint doing one INSERT
     tree: Path = ROOT  # the code the server runs
 
@@ -167,8 +170,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     p.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     p.add_argument("--compare", metavar="REV", default=None,
                    help="also run the server of git revision REV (git archive into a temp "
-                        "folder, its own database <db-name>_base) with the first --server, "
-                        "and compare server CPU per event in the same run")
+                        "folder, its own database <db-name>_base and port) beside the working "
+                        "tree's, with the first --server, and compare their server CPU per "
+                        "event over alternating rounds in the same run")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="A/B rounds with --compare, the order alternating (default 3)")
     p.add_argument("--bare", action="store_true",
                    help="also measure a bare Flask endpoint doing one INSERT (bench/"
                         "bare_insert_app.py) under the first --server: the floor of a request")
@@ -189,7 +195,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         max_seconds=a.max_seconds or (15.0 if quick else 30.0),
         raw_single_rows=max(single, raw),
         raw_batch_rows=max(a.clients * batches * a.batch_size, 4 * raw),
-        servers=tuple(servers), keep_db=a.keep_db, compare=a.compare, bare=a.bare)
+        servers=tuple(servers), keep_db=a.keep_db, compare=a.compare, rounds=a.rounds, bare=a.bare)
 
 
 # --- measurements -----------------------------------------------------------------------------
@@ -662,6 +668,51 @@ def measure_server(cfg: Config, spec: ServerSpec, token: str, route: Route,
     return single, batch
 
 
+@dataclass
+class Side:
+    """One code tree in an A/B comparison: its configuration, token, route and phases."""
+
+    name: str
+    cfg: Config
+    token: str
+    route: Route
+    singles: list[Phase] = field(default_factory=list)
+    batches: list[Phase] = field(default_factory=list)
+
+
+def compare_rounds(sides: Sequence[Side], rounds: int, stop: threading.Event) -> None:
+    """Both servers up at once (one port each); then ``rounds`` rounds of a single-event
+    and a batch phase on each, the order alternating every round, so that a machine whose
+    speed drifts (a shared VM) weighs on both sides alike."""
+    spec = sides[0].cfg.servers[0]
+    with contextlib.ExitStack() as stack:
+        pids = {}
+        for side in sides:
+            server = stack.enter_context(gunicorn(side.cfg, spec))
+            pids[side.name] = server.pid
+            c = side.cfg
+            warm = post_load(c, side.token, side.route, "warm-up",
+                             split(c.warmup_events, c.clients), 1, stop, server.pid)
+            if warm.failures:
+                raise RuntimeError(f"{side.name}: warm-up scans failed: {warm.notes[:3]}")
+            post_load(c, side.token, side.route, "warm-up batch", [1] * c.clients,
+                      c.batch_size, stop, server.pid)
+            analyze(c)
+        for r in range(rounds):
+            for side in (sides if r % 2 == 0 else list(reversed(sides))):
+                c = side.cfg
+                single = post_load(c, side.token, side.route, "single",
+                                   split(c.single_events, c.clients), 1, stop, pids[side.name],
+                                   c.max_seconds)
+                batch = post_load(c, side.token, side.route, "batch",
+                                  [c.batches_per_client] * c.clients, c.batch_size, stop,
+                                  pids[side.name], c.max_seconds)
+                side.singles.append(single)
+                side.batches.append(batch)
+                print(f"  round {r + 1} {side.name}: server CPU {cpu_ms(single):.2f} ms/event "
+                      f"single, {cpu_ms(batch):.3f} ms/event in batches", flush=True)
+
+
 def measure_bare(cfg: Config, refs: RawRefs, stop: threading.Event) -> Phase:
     """Single-row requests to a bare Flask endpoint doing one INSERT (the floor of a request)."""
     phase = Phase("bare")
@@ -691,6 +742,25 @@ def measure_bare(cfg: Config, refs: RawRefs, stop: threading.Event) -> Phase:
 
         phase.seconds = run_threads(cfg.clients, work, stop, phase, server.pid)
     return phase
+
+
+def compare_table(sides: Sequence[Side]) -> str:
+    """Median server CPU per event of each side over the rounds, and the ratio to the last."""
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    lines = ["", "| server (A/B rounds, median) | single: server CPU ms/event | "
+             "batch: server CPU ms/event | single vs last | batch vs last |",
+             "|---|---:|---:|---:|---:|"]
+    ref = sides[-1]
+    ref_single = median([cpu_ms(p) for p in ref.singles])
+    ref_batch = median([cpu_ms(p) for p in ref.batches])
+    for side in sides:
+        single = median([cpu_ms(p) for p in side.singles])
+        batch = median([cpu_ms(p) for p in side.batches])
+        lines.append(f"| {side.name} | {single:.2f} | {batch:.3f} | {single / ref_single:.2f}x "
+                     f"| {batch / ref_batch:.2f}x |")
+    return "\n".join(lines)
 
 
 def cpu_ms(phase: Phase) -> float:
@@ -744,15 +814,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("bare Flask endpoint, one INSERT per request ...", flush=True)
                     bare = measure_bare(cfg, refs, stop)
                     rows.append(Row(f"bare Flask POST, 1 INSERT/request, {spec.label}", bare))
-        compared: tuple[Phase, Phase] | None = None
+        sides: list[Side] = []
         if cfg.compare:
             with export_revision(cfg.compare) as tree:
-                base_cfg = dataclasses.replace(base_cfg, tree=tree)
+                base_cfg = dataclasses.replace(base_cfg, tree=tree, port=cfg.port + 1)
                 print(f"revision {cfg.compare}: setting up database {base_cfg.db_name} ...",
                       flush=True)
                 token, base_route = setup_tree(base_cfg, stop)
-                print(f"gunicorn ({cfg.compare}): {cfg.servers[0].label} ...", flush=True)
-                compared = measure_server(base_cfg, cfg.servers[0], token, base_route, stop)
+                sides = [Side("working tree", cfg, device_token, route),
+                         Side(cfg.compare, base_cfg, token, base_route)]
+                print(f"A/B, {cfg.rounds} rounds, {cfg.servers[0].label} each ...", flush=True)
+                compare_rounds(sides, cfg.rounds, stop)
 
         rows.insert(0, Row("raw INSERT, 1 row/txn (psycopg)", raw_single))
         rows.insert(1, Row(f"raw executemany, {cfg.batch_size} rows/txn (psycopg)", raw_many))
@@ -761,11 +833,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                             SINGLE_RATIO, SINGLE_P99_MS))
             rows.append(Row(f"POST /scans, {cfg.batch_size} events/request, {label}",
                             batch, raw_many, BATCH_RATIO))
-        if compared is not None:
-            label = f"{cfg.servers[0].label}, revision {cfg.compare}"
-            rows.append(Row(f"POST /scans, 1 event/request, {label}", compared[0], raw_single))
-            rows.append(Row(f"POST /scans, {cfg.batch_size} events/request, {label}",
-                            compared[1], raw_many))
         print()
         print(format_table(rows))
         print()
@@ -776,13 +843,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "bench CPU = CPU of this load-generating process (100% = one core); machine "
               f"busy = share of all {os.cpu_count()} CPUs busy (every process) during the "
               f"phase; background load before the run: {background:.0%}.")
-        if compared is not None:
-            _, single, batch = results[0]
-            print(f"server CPU per event, working tree vs {cfg.compare} "
-                  f"({cfg.servers[0].label}): single {cpu_ms(single):.2f} vs "
-                  f"{cpu_ms(compared[0]):.2f} ms ({cpu_ms(single) / cpu_ms(compared[0]):.2f}x); "
-                  f"{cfg.batch_size}-event batches {cpu_ms(batch):.3f} vs "
-                  f"{cpu_ms(compared[1]):.3f} ms ({cpu_ms(batch) / cpu_ms(compared[1]):.2f}x)")
+        if sides:
+            print(compare_table(sides))
         for row in rows:
             for note in row.phase.notes[:3]:
                 print(f"  {row.label}: {note}")

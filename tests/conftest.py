@@ -113,6 +113,11 @@ def scan(code: str, scanned_at: str, **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def office(app: Flask) -> Office:
     """An office with a full set of stations, two procedures, a user per role and a device."""
+    return seed_office(app)
+
+
+def seed_office(app: Flask) -> Office:
+    """Seed :func:`office`'s world into ``app``'s database."""
     import decimal
 
     from app.auth.models import Role

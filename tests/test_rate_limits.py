@@ -65,3 +65,39 @@ def test_api_and_html_lookup_share_one_budget_per_client(app, office):
     other = app.test_client()
     answer = other.get(f"/lookup/{code}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert answer.status_code == 200
+
+
+
+def _redis_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_a_shared_redis_store_holds_one_budget_for_every_worker(make_app):
+    """Two app instances (two gunicorn workers) on one Redis store spend one budget."""
+    from app import create_app
+    from conftest import seed_office
+
+    redis_limits = LIMITS | {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}
+    first_worker = make_app(**redis_limits)
+    office = seed_office(first_worker)
+    second_worker = create_app({key: first_worker.config[key] for key in (
+        "TESTING", "SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "PUBLIC_BASE_URL")} | redis_limits)
+    one, two = first_worker.test_client(), second_worker.test_client()
+    code = office.intake(one)["tracking_number"]
+    assert one.post("/api/v1/scans", json={"events": _events(code, 6)},
+                    headers=office.headers()).status_code == 200
+    assert _is_json_429(two.post("/api/v1/scans", json={"events": _events(code, 6)},
+                                 headers=office.headers()))
+    assert two.post("/api/v1/scans", json={"events": _events(code, 4)},
+                    headers=office.headers()).status_code == 200
+    with second_worker.app_context():
+        from app.db import db
+
+        db.engine.dispose()

@@ -17,7 +17,6 @@ from flask import g, request
 from app.auth.models import ApiToken, Device, Role, User
 from app.db import db, utcnow
 from app.errors import Forbidden, Unauthorized
-from app.extensions import token_limits
 from app.offices.models import Office, Station
 
 DEVICE_PREFIX = "trk_dev_"
@@ -176,14 +175,17 @@ def stamp_last_seen(_exc: BaseException | None = None) -> None:
 def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Callable[[F], F]:
     """Protect an API view: a valid token, a device only where ``devices``, a user in ``roles``.
 
-    The view is also rate-limited per token (:func:`app.extensions.token_limits`).
+    The token's rate-limit budget is charged by :func:`app.boundary.spec`, which knows what a
+    call costs (a scan batch: its events).
     """
     allowed = frozenset(roles) if roles is not None else frozenset(Role)
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate(_bearer())
+            token = _bearer()
+            principal = authenticate(token)
+            g.token_key = hash_token(token)  # the key of its rate-limit budget
             if principal.device is not None and not devices:
                 raise Forbidden("Scanner devices may not call this endpoint.")
             if principal.user is not None and principal.user.role not in allowed:
@@ -192,7 +194,7 @@ def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Ca
             g.principal = principal
             return view(*args, **kwargs)
 
-        return token_limits(wrapper)  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
 
     return decorator
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import current_app, has_app_context
 
 from app.codes import DEFAULT_CODE_PATTERN, CodePatternError, code_pattern
 from app.db import db
@@ -102,7 +103,7 @@ def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKin
     """Declare an extra day off or a make-up working day (for one office or everywhere)."""
     office_id = office.id if office else None
     if has_app_context():
-        g.pop("_calendars", None)
+        current_app.extensions.pop(_OVERRIDES, None)
     row = db.session.scalar(sa.select(CalendarOverride).where(
         CalendarOverride.office_id.is_(None) if office_id is None
         else CalendarOverride.office_id == office_id,
@@ -123,32 +124,40 @@ def _calendar(hours: str, tz: str, days_off: tuple[dt.date, ...],
                         extra_working_days=working)
 
 
+_OVERRIDES = "tracker.calendar_overrides"
+_Overrides = tuple[tuple[dt.date, ...], tuple[dt.date, ...]]  # (days off, working days)
+
+
 def calendar_for(office: Office) -> WorkCalendar:
     """The office's working calendar: public holidays, shipped swaps and admin overrides.
 
-    Read once per request (a batch of scans touches many dossiers of the same office).
+    The overrides are kept per server process for ``CALENDAR_CACHE_SECONDS`` (a scan batch, and
+    every scan's feedback, needs the calendar; overrides change a few times a year): a change
+    made in this process applies at once, one made in another worker within that time.
     """
-    cache: dict[int, WorkCalendar] | None = None
-    if has_app_context():
-        cache = g.setdefault("_calendars", {})
-        if office.id in cache:
-            return cache[office.id]
-    calendar = _load_calendar(office)
-    if cache is not None:
-        cache[office.id] = calendar
-    return calendar
+    if not has_app_context():
+        return _calendar(office.office_hours, office.timezone, *_load_overrides(office.id))
+    cache: dict[int, tuple[float, _Overrides]] = current_app.extensions.setdefault(
+        _OVERRIDES, {})
+    now = time.monotonic()
+    hit = cache.get(office.id)
+    if hit is None or hit[0] <= now:
+        hit = (now + float(current_app.config["CALENDAR_CACHE_SECONDS"]),
+               _load_overrides(office.id))
+        cache[office.id] = hit
+    return _calendar(office.office_hours, office.timezone, *hit[1])
 
 
-def _load_calendar(office: Office) -> WorkCalendar:
+def _load_overrides(office_id: int) -> _Overrides:
+    """The office's extra days off and make-up working days (its own beat province-wide ones)."""
     rows = db.session.execute(
         sa.select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.office_id)
         .where(sa.or_(CalendarOverride.office_id.is_(None),
-                      CalendarOverride.office_id == office.id))
+                      CalendarOverride.office_id == office_id))
         .order_by(CalendarOverride.day)).all()
-    # An office's own override beats the province-wide one for the same day.
     by_day: dict[dt.date, OverrideKind] = {}
     for day, kind, _office in sorted(rows, key=lambda r: r.office_id is not None):
         by_day[day] = kind
     days_off = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.DAY_OFF)
     working = tuple(d for d, k in sorted(by_day.items()) if k is OverrideKind.WORKING_DAY)
-    return _calendar(office.office_hours, office.timezone, days_off, working)
+    return days_off, working

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, send_file, url_for
@@ -32,7 +33,7 @@ _ERRORS_404 = (404,)
 @bp.post("/scans")
 @spec(body=schemas.ScanBatchIn, responses={200: schemas.ScanBatchOut},
       security=staff(devices=True), invalid_code="malformed",
-      extra_models=[schemas.ScanEventIn])
+      extra_models=[schemas.ScanEventIn], cost=lambda body: len(body.events))
 def post_scans(body: schemas.ScanBatchIn) -> ResponseReturnValue:
     """Record a batch of handoff scans; one result per event.
 
@@ -45,10 +46,17 @@ def post_scans(body: schemas.ScanBatchIn) -> ResponseReturnValue:
                           status=413)
     principal = current_principal()
     commands = schemas.scan_commands(body.events)
-    # Answers are built before the commit, while the dossiers are still loaded.
-    results = commit_with_retry(
-        lambda: [schemas.ScanResultOut.of(r).as_json()
-                 for r in ops.ingest_scans(principal, commands)])
+
+    def answers(check_duplicates: bool) -> list[dict[str, Any]]:
+        # Built before the commit, while the dossiers are still loaded.
+        return [schemas.ScanResultOut.of(r).as_json() for r in ops.ingest_scans(
+            principal, commands, check_duplicates=check_duplicates)]
+
+    try:  # Duplicates are rare (an agent's retry): the first try does not look for them.
+        results = commit_with_retry(lambda: answers(False))
+    except ops.DuplicateEvents:
+        db.session.rollback()
+        results = commit_with_retry(lambda: answers(True))
     return jsonify({"results": results})
 
 
@@ -203,7 +211,7 @@ def dossier_barcode(reference: str) -> ResponseReturnValue:
 @bp.post("/labels")
 @spec(body=schemas.BulkLabelsIn,
       responses={200: Binary("application/pdf", "application/vnd.zebra.zpl")},
-      security=staff(), errors=_ERRORS_404)
+      security=staff(), errors=_ERRORS_404, cost=lambda body: len(body.dossiers))
 def bulk_labels(body: schemas.BulkLabelsIn) -> ResponseReturnValue:
     """Labels for many dossiers at once, onto sheets (or one ZPL job)."""
     principal = current_principal()

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -309,14 +309,62 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     return flags
 
 
-_EVENT_COLUMNS = [c.key for c in ScanEvent.__table__.columns if c.key != "id"]
+_EVENTS = cast(sa.Table, ScanEvent.__table__)
+_EVENT_COLUMNS = [c.key for c in _EVENTS.columns if c.key != "id"]
+
+
+class DuplicateEvents(Conflict):
+    """Events of a batch were on file already when they were written (an agent's retry of a
+    batch whose answer it lost, or a racing request): the transaction must be rolled back and
+    the batch taken again with the duplicate check (``ingest_scans(check_duplicates=True)``).
+    """
+
+    code = "retry"
 
 
 def _insert_events(events: Sequence[ScanEvent]) -> None:
-    """Write new events in one executemany: they are append-only and nothing needs their ids
-    back, so the ORM's per-object bookkeeping and RETURNING are skipped."""
-    db.session.execute(sa.insert(ScanEvent),
-                       [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events])
+    """Write new events in one statement, without the ORM's per-object bookkeeping.
+
+    An id on file already is skipped by the database (``ON CONFLICT DO NOTHING``) rather
+    than failing the batch, and the count written tells whether one was. On PostgreSQL a
+    batch travels as one array per column through ``unnest``: one short statement whatever
+    its size, so its text is parsed and planned once per connection.
+
+    :raises DuplicateEvents: an event's id was on file already.
+    """
+    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+    db.session.flush()  # the dossiers' UPDATE goes first, in the same transaction
+    connection = db.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(_EVENTS) \
+        .on_conflict_do_nothing(index_elements=["uuid"])
+    if len(rows) == 1:
+        written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
+    elif postgres:
+        columns = _unnest_columns(connection.dialect)
+        written = len(connection.execute(_unnest_insert(connection.dialect), {
+            key: [convert(row[key]) for row in rows] for key, convert in columns}).all())
+    else:
+        written = connection.execute(insert, rows).rowcount
+    if written != len(events):
+        msg = "Some events of this batch were recorded meanwhile; send it again."
+        raise DuplicateEvents(msg)
+
+
+@functools.cache
+def _unnest_columns(dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
+    """Each column of scan_event with its bind processor (enum names, UTC times)."""
+    return [(key, _EVENTS.c[key].type.bind_processor(dialect) or (lambda value: value))
+            for key in _EVENT_COLUMNS]
+
+
+@functools.cache
+def _unnest_insert(dialect: sa.Dialect) -> sa.TextClause:
+    names = ", ".join(_EVENTS.c[key].name for key in _EVENT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{key} AS {_EVENTS.c[key].type.compile(dialect)}[])"
+                       for key in _EVENT_COLUMNS)
+    return sa.text(f"INSERT INTO {_EVENTS.name} ({names}) SELECT * FROM unnest({arrays}) "
+                   "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
@@ -455,8 +503,8 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
     return found
 
 
-def ingest_scans(principal: Principal,
-                 commands: Sequence[ScanCommand | RejectedScan]) -> list[ScanResult]:
+def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | RejectedScan], *,
+                 check_duplicates: bool = True) -> list[ScanResult]:
     """Record a batch of scans from a device or a staff page; one result per event, in order.
 
     Each event is judged alone: one refused at the boundary, dated outside the sane window
@@ -467,6 +515,10 @@ def ingest_scans(principal: Principal,
     see; out-of-scope attempts are kept for their supervisors.
 
     :param commands: the batch's events in order, each checked or already refused.
+    :param check_duplicates: look the ids up before anything is written. Without it (the
+        optimistic first try: duplicates are rare, and the lookup is a round trip) a
+        duplicate is caught when the events are written.
+    :raises DuplicateEvents: without ``check_duplicates``, an event was on file already.
     """
     now = utcnow()
     threshold = dt.timedelta(seconds=current_app.config["CLOCK_SKEW_THRESHOLD_SECONDS"])
@@ -483,7 +535,7 @@ def ingest_scans(principal: Principal,
     # Locking the dossiers first serializes concurrent batches that touch them, so the
     # duplicate check below sees what a racing request has just committed.
     dossiers = _load_dossiers([p.ref for _, p in parsed])
-    known = _known_events([p.id for _, p in parsed])
+    known = _known_events([p.id for _, p in parsed]) if check_duplicates else {}
     stations = {s.code: s for s in principal.scan_stations()}
     default_station = next(iter(stations.values()), None)
     actors = _load_actors({p.actor for _, p in parsed if p.actor})
