@@ -70,8 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
-    # Calendar overrides are read once per this many seconds per server process.
-    "CALENDAR_CACHE_SECONDS": 60,
+    # Reference data read on every scan (office hours, calendar overrides, procedure names) is
+    # read once per this many seconds per server process.
+    "CACHE_SECONDS": 60,
     "JSON_SORT_KEYS": False,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
     "FORMS": {},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, orm
 from sqlalchemy.orm import mapped_column
@@ -120,3 +122,29 @@ def commit_with_retry(work: Callable[[], T], attempts: int = 3) -> T:
             if not retry or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+def cached_for(namespace: str, key: Hashable, load: Callable[[], T]) -> T:
+    """``load()``'s answer for ``key``, kept in this server process for ``CACHE_SECONDS``.
+
+    For reference data read on every scan and changed a few times a year (calendar overrides,
+    office hours, procedure names): a change made through this process applies at once
+    (:func:`forget`), one made through another worker within ``CACHE_SECONDS``. Outside an
+    app context nothing is kept.
+    """
+    if not has_app_context():
+        return load()
+    entries: dict[Hashable, tuple[float, T]] = current_app.extensions.setdefault(
+        f"tracker.cache.{namespace}", {})
+    now = time.monotonic()
+    hit = entries.get(key)
+    if hit is None or hit[0] <= now:
+        hit = (now + float(current_app.config["CACHE_SECONDS"]), load())
+        entries[key] = hit
+    return hit[1]
+
+
+def forget(namespace: str) -> None:
+    """Drop what :func:`cached_for` keeps under ``namespace`` (after a change)."""
+    if has_app_context():
+        current_app.extensions.pop(f"tracker.cache.{namespace}", None)

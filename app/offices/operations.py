@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import time
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from app.codes import DEFAULT_CODE_PATTERN, CodePatternError, code_pattern
-from app.db import db
+from app.db import cached_for, db, forget
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import CalendarOverride, Office, OverrideKind, Station, StationKind
 from app.worktime import OfficeHours, WorkCalendar
@@ -102,8 +100,7 @@ def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKin
                           note: str = "") -> CalendarOverride:
     """Declare an extra day off or a make-up working day (for one office or everywhere)."""
     office_id = office.id if office else None
-    if has_app_context():
-        current_app.extensions.pop(_OVERRIDES, None)
+    forget("calendar")
     row = db.session.scalar(sa.select(CalendarOverride).where(
         CalendarOverride.office_id.is_(None) if office_id is None
         else CalendarOverride.office_id == office_id,
@@ -124,28 +121,29 @@ def _calendar(hours: str, tz: str, days_off: tuple[dt.date, ...],
                         extra_working_days=working)
 
 
-_OVERRIDES = "tracker.calendar_overrides"
 _Overrides = tuple[tuple[dt.date, ...], tuple[dt.date, ...]]  # (days off, working days)
 
 
 def calendar_for(office: Office) -> WorkCalendar:
-    """The office's working calendar: public holidays, shipped swaps and admin overrides.
+    """The office's working calendar: public holidays, shipped swaps and admin overrides."""
+    return calendar_of(office.id)
 
-    The overrides are kept per server process for ``CALENDAR_CACHE_SECONDS`` (a scan batch, and
-    every scan's feedback, needs the calendar; overrides change a few times a year): a change
-    made in this process applies at once, one made in another worker within that time.
+
+def calendar_of(office_id: int) -> WorkCalendar:
+    """The working calendar of the office ``office_id``, without loading the office.
+
+    Office hours and overrides are kept per server process (:func:`app.db.cached_for`): every
+    scan's feedback needs the calendar, and they change a few times a year.
     """
-    if not has_app_context():
-        return _calendar(office.office_hours, office.timezone, *_load_overrides(office.id))
-    cache: dict[int, tuple[float, _Overrides]] = current_app.extensions.setdefault(
-        _OVERRIDES, {})
-    now = time.monotonic()
-    hit = cache.get(office.id)
-    if hit is None or hit[0] <= now:
-        hit = (now + float(current_app.config["CALENDAR_CACHE_SECONDS"]),
-               _load_overrides(office.id))
-        cache[office.id] = hit
-    return _calendar(office.office_hours, office.timezone, *hit[1])
+    hours, tz, days_off, working = cached_for("calendar", office_id,
+                                              lambda: _calendar_parts(office_id))
+    return _calendar(hours, tz, days_off, working)
+
+
+def _calendar_parts(office_id: int) -> tuple[str, str, tuple[dt.date, ...], tuple[dt.date, ...]]:
+    hours, tz = db.session.execute(sa.select(Office.office_hours, Office.timezone)
+                                   .where(Office.id == office_id)).one()
+    return (hours, tz, *_load_overrides(office_id))
 
 
 def _load_overrides(office_id: int) -> _Overrides:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from app.db import db
+from app.db import cached_for, db
 from app.errors import NotFound, ValidationError
 from app.offices.models import Station, StationKind
 from app.procedures.models import Procedure, ProcedureStep, ProcedureVersion
@@ -65,6 +65,25 @@ def plan_of(version_id: int) -> tuple[PlanStep, ...]:
                      for s in steps)
         cache[version_id] = plan
     return plan
+
+
+@dataclass(frozen=True)
+class ProcedureName:
+    code: str
+    name: str
+
+
+def procedure_name(version_id: int) -> ProcedureName:
+    """The code and name of a procedure version's procedure, kept per server process
+    (:func:`app.db.cached_for`): scan feedback shows them, and the ingest loads no procedure."""
+
+    def load() -> ProcedureName:
+        code, name = db.session.execute(
+            sa.select(Procedure.code, Procedure.name).join(ProcedureVersion)
+            .where(ProcedureVersion.id == version_id)).one()
+        return ProcedureName(code, name)
+
+    return cached_for("procedure_name", version_id, load)
 
 
 def parse_step(text: str) -> StepSpec:

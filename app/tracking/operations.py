@@ -26,7 +26,7 @@ from app.codes import normalize_scan
 from app.db import db, utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
-from app.offices.operations import calendar_for
+from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import plan_of
 from app.tracking import scope
@@ -260,7 +260,7 @@ CalendarFn = Callable[[], WorkCalendar]
 
 def _calendar_of(dossier: Dossier) -> CalendarFn:
     """The dossier's office calendar, loaded only if the fold needs working time."""
-    return functools.cache(lambda: calendar_for(dossier.receiving_office))
+    return functools.cache(lambda: calendar_of(dossier.receiving_office_id))
 
 
 def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None:
@@ -489,12 +489,9 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
         conditions.append(Dossier.code.in_(codes))
     if not conditions:
         return {}
-    # The procedure and office come along for each result's dossier summary
-    # (read_models.device_view), so it costs no round trip of its own.
+    # Each result's dossier summary (read_models.device_view) takes the procedure's name and
+    # the office's calendar from per-process caches, so only the dossiers are loaded.
     stmt = (sa.select(Dossier).where(sa.or_(*conditions)).order_by(Dossier.id)
-            .options(sa.orm.joinedload(Dossier.procedure_version, innerjoin=True)
-                     .joinedload(ProcedureVersion.procedure, innerjoin=True),
-                     sa.orm.joinedload(Dossier.receiving_office, innerjoin=True))
             .with_for_update(of=Dossier))
     found: dict[tuple[str, str], Dossier] = {}
     for dossier in db.session.scalars(stmt):

@@ -10,7 +10,7 @@ from flask import current_app
 
 from app.db import db, utcnow
 from app.offices.models import Station
-from app.offices.operations import calendar_for
+from app.offices.operations import calendar_of
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking.models import Dossier, ScanEvent
 from app.tracking.state import AFTER_CLOSE, plan_match
@@ -114,7 +114,7 @@ class Standing:
 
 
 def standing(dossier: Dossier) -> Standing:
-    calendar = calendar_for(dossier.receiving_office)
+    calendar = calendar_of(dossier.receiving_office_id)
     now = utcnow()
     return Standing(calendar, now, dossier_verdict(
         dossier, calendar, now, current_app.config["APPROACHING_DUE_HOURS"]))

@@ -34,6 +34,7 @@ from pydantic import (
 
 from app.auth.tokens import Principal
 from app.offices.models import Station
+from app.procedures.operations import procedure_name
 from app.tracking import operations as ops
 from app.tracking import queries
 from app.tracking.models import Dossier
@@ -239,7 +240,7 @@ def _local(value: dt.datetime | None, now: Standing) -> dt.datetime | None:
 
 
 def _procedure(d: Dossier) -> ProcedureRef:
-    procedure = d.procedure_version.procedure
+    procedure = procedure_name(d.procedure_version_id)  # cached: no load of the procedure
     return ProcedureRef(code=procedure.code, name=procedure.name)
 
 
