@@ -26,6 +26,7 @@ import functools
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -147,43 +148,34 @@ class CodePattern:
                    f"{self.max_serial} codes a day; widen the serial (e.g. "
                    f"{{serial:0{self.serial_width + 1}d}}) with `tracker office code-pattern`")
             raise SerialExhausted(msg)
-        out = []
-        for literal, name in self.parts:
-            out.append(literal)
-            if name == "agency":
-                out.append(self.agency)
-            elif name == "serial":
-                out.append(f"{serial:0{self.serial_width}d}")
-            elif name is not None:
-                out.append(day.strftime(_DATE_FIELDS[name][2]))
-        return "".join(out)
+        return self._fill(f"{serial:0{self.serial_width}d}",
+                          lambda name: day.strftime(_DATE_FIELDS[name][2]))
 
     @functools.cached_property
     def regex(self) -> re.Pattern[str]:
         """What this pattern generates on any day, for recognizing upstream codes in its shape."""
-        out = []
-        for literal, name in self.parts:
-            out.append(re.escape(literal))
-            if name == "agency":
-                out.append(re.escape(self.agency))
-            elif name == "serial":
-                out.append(rf"[0-9]{{{self.serial_width}}}")
-            elif name is not None:
-                out.append(rf"[0-9]{{{_DATE_FIELDS[name][0]}}}")
-        return re.compile("".join(out))
+        return re.compile(self._fill(rf"[0-9]{{{self.serial_width}}}",
+                                     lambda name: rf"[0-9]{{{_DATE_FIELDS[name][0]}}}",
+                                     literal=re.escape))
 
     @property
     def shape(self) -> str:
         """The pattern for people: ``000.00.19.H12-YYMMDD-NNNN``."""
+        return self._fill("N" * self.serial_width, lambda name: _DATE_FIELDS[name][1])
+
+    def _fill(self, serial: str, date: Callable[[str], str], *,
+              literal: Callable[[str], str] = str) -> str:
+        """The pattern with its serial and date fields replaced (literal text and the agency
+        code passed through ``literal``)."""
         out = []
-        for literal, name in self.parts:
-            out.append(literal)
+        for text, name in self.parts:
+            out.append(literal(text))
             if name == "agency":
-                out.append(self.agency)
+                out.append(literal(self.agency))
             elif name == "serial":
-                out.append("N" * self.serial_width)
+                out.append(serial)
             elif name is not None:
-                out.append(_DATE_FIELDS[name][1])
+                out.append(date(name))
         return "".join(out)
 
     def matches(self, code: str) -> bool:
