@@ -81,8 +81,9 @@ def _redis_reachable() -> bool:
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
 def test_a_shared_redis_store_holds_one_budget_for_every_worker(make_app):
     """Two app instances (two gunicorn workers) on one Redis store spend one budget."""
-    from app import create_app
     from conftest import seed_office
+
+    from app import create_app
 
     redis_limits = LIMITS | {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}
     first_worker = make_app(**redis_limits)
