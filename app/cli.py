@@ -479,19 +479,63 @@ def _calendar(office_code: str | None) -> Any:
 
 
 @calendar_group.command("show")
-@click.argument("year", type=int)
-@click.option("--office", "office_code", default=None)
+@click.argument("year", type=click.IntRange(1970, 2199), required=False)
+@click.option("--office", "office_code", default=None,
+              help="Only the overrides that apply to this office, and its working days")
 @with_appcontext
 @_fail_on_domain_error
-def calendar_show(year: int, office_code: str | None) -> None:
-    """Every day of YEAR that differs from an ordinary working week."""
-    for day, name, kind in _calendar(office_code).holidays_in(year):
-        click.echo(f"{day.isoformat()} {day.strftime('%a')}  {kind:<12} {name}")
+def calendar_show(year: int | None, office_code: str | None) -> None:
+    """Holidays, government swaps and admin overrides of YEAR (default: this year)."""
+    from app import worktime
+    from app.offices.operations import calendar_for, calendar_overrides, get_office, shared_calendar
+
+    office = get_office(office_code) if office_code else None
+    calendar = calendar_for(office) if office else shared_calendar()
+    if year is None:
+        year = dt.datetime.now(calendar.tz).year
+    where = f"office {office.code} ({office.office_hours})" if office else "all offices"
+    click.echo(f"Calendar {year}, {where}")
+    if worktime.is_confirmed(year):
+        click.echo(f"Government day swaps for {year}: confirmed (shipped with the tracker).")
+    else:
+        shipped = worktime.confirmed_years()
+        known = f"{shipped[0]}-{shipped[-1]}" if shipped else "none"
+        click.echo(f"UNCONFIRMED (chưa xác nhận): the government's day swaps for {year} are not "
+                   f"shipped (confirmed years: {known}). Make-up Saturdays and swapped days off "
+                   "of that year are missing until they are; enter published ones with "
+                   "`tracker calendar set`.")
+
+    def line(day: dt.date, kind: str, text: str) -> str:
+        return f"  {day.isoformat()} {day.strftime('%a')}  {kind:<12} {text}"
+
+    click.echo("\nPublic holidays (ngày lễ, Labour Code 2019 Art. 112):")
+    for day, name in worktime.public_holidays(year):
+        click.echo(line(day, "holiday", name))
+    click.echo("\nGovernment swaps (hoán đổi ngày làm việc):")
+    swaps = worktime.shipped_calendar().in_year(year)
+    for swap in swaps:
+        click.echo(line(swap.day, swap.kind, f"{swap.note} [{swap.source}]"))
+    if not swaps:
+        click.echo("  (none shipped)")
+    click.echo("\nAdmin overrides (tracker calendar set):")
+    overrides = calendar_overrides(year, office)
+    for o in overrides:
+        scope = f"office {o.office_code}" if o.office_code else "all offices"
+        if o.superseded:
+            scope += ", replaced by the office's own"
+        click.echo(line(o.day, o.kind.value, f"[{scope}] {o.note or '(no note)'}"))
+    if not overrides:
+        click.echo("  (none)")
+    click.echo("\nDays that differ from the usual week, as deadlines count them:")
+    for day, name, kind in calendar.holidays_in(year):
+        click.echo(line(day, kind, name))
 
 
 @calendar_group.command("due")
 @click.option("--from", "start", required=True, help="Received instant, ISO 8601 with offset")
-@click.option("--duration", required=True, help='e.g. "15 working days", "4 working hours"')
+@click.option("--duration", required=True,
+              help='e.g. "15 working days", "4 working hours", "30 calendar days", '
+                   '"same day, cutoff 15:00"')
 @click.option("--office", "office_code", default=None)
 @with_appcontext
 @_fail_on_domain_error
@@ -500,9 +544,10 @@ def calendar_due(start: str, duration: str, office_code: str | None) -> None:
     from app.worktime import parse_duration
 
     received = dt.datetime.fromisoformat(start)
-    amount, unit = parse_duration(duration)
+    legal = parse_duration(duration)
     calendar = _calendar(office_code)
-    click.echo(calendar.due_at(received, amount, unit).isoformat())
+    click.echo(calendar.due_at(received, legal.amount, legal.unit, cutoff=legal.cutoff)
+               .isoformat())
 
 
 @calendar_group.command("set")
@@ -522,6 +567,23 @@ def calendar_set(day: dt.datetime, kind: str, office_code: str | None, note: str
     set_calendar_override(office, day.date(), override_kind, note)
     db.session.commit()
     click.echo(f"{day.date().isoformat()} is now a {override_kind.value}")
+
+
+@calendar_group.command("unset")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--office", "office_code", default=None,
+              help="The office's own override (default: the all-offices one)")
+@with_appcontext
+@_fail_on_domain_error
+def calendar_unset(day: dt.datetime, office_code: str | None) -> None:
+    """Remove the override of DAY: it is again what holidays and swaps make it."""
+    from app.offices.operations import get_office, remove_calendar_override
+
+    office = get_office(office_code) if office_code else None
+    removed = remove_calendar_override(office, day.date())
+    db.session.commit()
+    scope = f"office {office.code}" if office else "all offices"
+    click.echo(f"{day.date().isoformat()}: {removed.kind.value} override removed ({scope})")
 
 
 # --- printing ---------------------------------------------------------------------------------

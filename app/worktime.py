@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime
 import enum
 import functools
+import importlib.resources
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -29,16 +31,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 __all__ = [
+    "DEFAULT_CUTOFF",
     "DEFAULT_OFFICE_HOURS",
     "DEFAULT_TIMEZONE",
     "HOURS_PER_WORKING_DAY",
-    "SHIPPED_DAYS_OFF",
-    "SHIPPED_WORKING_DAYS",
     "DurationUnit",
+    "LegalDuration",
     "OfficeHours",
+    "ShippedCalendar",
+    "ShippedSwap",
     "WorkCalendar",
+    "confirmed_years",
     "format_duration",
+    "guaranteed_working_time",
+    "is_confirmed",
+    "load_shipped_calendar",
     "parse_duration",
+    "public_holidays",
+    "shipped_calendar",
+    "vietnamese_duration",
+    "vietnamese_holiday_name",
     "working_duration",
 ]
 
@@ -64,29 +76,84 @@ class DurationUnit(enum.Enum):
     WORKING_HOURS = "working hours"
     WORKING_DAYS = "working days"
     CALENDAR_DAYS = "calendar days"
+    # "Trả trong ngày": the close of the receiving day, or of the next working day when the
+    # dossier comes in after the procedure's cut-off time (15:00 at most desks).
+    SAME_DAY = "same day"
+
+
+# The cut-off most desks use for same-day procedures ("nhận trước 15 giờ, trả trong ngày").
+DEFAULT_CUTOFF = time(15, 0)
+
+
+@dataclass(frozen=True)
+class LegalDuration:
+    """A procedure's legal duration as :func:`parse_duration` reads it.
+
+    :param amount: the number of ``unit``; always 0 for :attr:`DurationUnit.SAME_DAY`.
+    :param unit: the unit.
+    :param cutoff: for :attr:`DurationUnit.SAME_DAY` only, the local time after which a
+        dossier is due at the close of the next working day instead of the same day.
+    :raises ValueError: a cut-off on another unit, or a same-day duration with an amount.
+    """
+
+    amount: Decimal
+    unit: DurationUnit
+    cutoff: time | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit is DurationUnit.SAME_DAY:
+            if self.amount != 0:
+                raise ValueError("a same-day duration has no amount")
+            if self.cutoff is None:
+                object.__setattr__(self, "cutoff", DEFAULT_CUTOFF)
+        elif self.cutoff is not None:
+            raise ValueError(f"only same-day durations have a cut-off, not {self.unit.value}")
+
+    def __str__(self) -> str:
+        return format_duration(self.amount, self.unit, self.cutoff)
 
 
 _DURATION_RE = re.compile(
     r"^\s*(?P<amount>\d+(?:\.\d+)?)\s+(?P<kind>working|calendar)\s+(?P<what>hours?|days?)\s*$",
     re.IGNORECASE,
 )
+_SAME_DAY_RE = re.compile(
+    r"^\s*same[\s-]+day\s*(?:,?\s*cut-?off\s+(?P<cutoff>\S+))?\s*$", re.IGNORECASE
+)
 
 
-def parse_duration(text: str) -> tuple[Decimal, DurationUnit]:
-    """Parse a procedure duration such as ``"15 working days"`` or ``"0.5 working days"``.
+def parse_duration(text: str) -> LegalDuration:
+    """Parse a procedure duration such as ``"15 working days"`` or ``"same day, cutoff 15:00"``.
 
-    Accepted units are ``working hours``, ``working days`` and ``calendar days`` (singular forms
-    are accepted too, case does not matter).  Calendar days must be whole days.
+    Accepted units are ``working hours``, ``working days``, ``calendar days`` (singular forms
+    are accepted too, case does not matter) and ``same day`` with an optional cut-off
+    (:data:`DEFAULT_CUTOFF`, 15:00, when omitted).  Calendar days must be whole days.
 
     :param text: the duration as written in the procedure catalogue.
-    :returns: the amount and its unit.
-    :raises ValueError: if the text is not a non-negative amount followed by a known unit.
+    :returns: the amount, unit and (same day only) cut-off.
+    :raises ValueError: if the text is not a non-negative amount followed by a known unit, or
+        ``same day`` with a cut-off that is not a time like ``15:00``.
     """
+    same_day = _SAME_DAY_RE.match(text)
+    if same_day is not None:
+        cutoff = DEFAULT_CUTOFF
+        if same_day["cutoff"] is not None:
+            match = _TIME_RE.match(same_day["cutoff"])
+            try:
+                if match is None:
+                    raise ValueError
+                cutoff = time(int(match[1]), int(match[2]), int(match[3] or 0))
+            except ValueError:
+                raise ValueError(
+                    f"cannot read duration {text!r}: the cut-off must be a time like 15:00"
+                ) from None
+        return LegalDuration(Decimal(0), DurationUnit.SAME_DAY, cutoff)
     match = _DURATION_RE.match(text)
     if match is None:
         raise ValueError(
             f"cannot read duration {text!r}: expected e.g. '15 working days', "
-            "'4 working hours', '0.5 working days' or '30 calendar days'"
+            "'4 working hours', '0.5 working days', '30 calendar days' or "
+            "'same day, cutoff 15:00'"
         )
     amount = Decimal(match["amount"])
     kind = match["kind"].lower()
@@ -103,17 +170,23 @@ def parse_duration(text: str) -> tuple[Decimal, DurationUnit]:
     }[(kind, what)]
     if unit is DurationUnit.CALENDAR_DAYS and amount != amount.to_integral_value():
         raise ValueError(f"cannot read duration {text!r}: calendar days must be a whole number")
-    return amount, unit
+    return LegalDuration(amount, unit)
 
 
-def format_duration(amount: Decimal | int | float, unit: DurationUnit) -> str:
+def format_duration(
+    amount: Decimal | int | float, unit: DurationUnit, cutoff: time | None = None
+) -> str:
     """Spell a duration the way :func:`parse_duration` reads it (``"1 working day"``).
 
-    :param amount: the amount of ``unit``.
+    :param amount: the amount of ``unit`` (ignored for the same-day unit).
     :param unit: the unit.
-    :returns: e.g. ``"15 working days"``, ``"1 working day"``, ``"0.5 working days"``.
+    :param cutoff: the same-day cut-off; :data:`DEFAULT_CUTOFF` when ``None``.
+    :returns: e.g. ``"15 working days"``, ``"1 working day"``, ``"0.5 working days"``,
+        ``"same day, cutoff 15:00"``.
     :raises ValueError: if the amount is negative or not finite.
     """
+    if unit is DurationUnit.SAME_DAY:
+        return f"same day, cutoff {_format_clock(cutoff or DEFAULT_CUTOFF)}"
     value = _to_decimal(amount)
     # normalize() drops trailing zeros stored by Numeric columns; 'f' avoids '1E+1'.
     text = format(value.normalize(), "f")
@@ -121,6 +194,24 @@ def format_duration(amount: Decimal | int | float, unit: DurationUnit) -> str:
     if value == 1:
         words = words[:-1]
     return f"{text} {words}"
+
+
+_UNIT_VI = {
+    DurationUnit.WORKING_HOURS: "giờ làm việc",
+    DurationUnit.WORKING_DAYS: "ngày làm việc",
+    DurationUnit.CALENDAR_DAYS: "ngày",
+}
+
+
+def vietnamese_duration(duration: LegalDuration) -> str:
+    """The duration as a receipt says it: ``15 ngày làm việc``, ``0,5 ngày làm việc``,
+    ``30 ngày``, ``Trong ngày (nhận sau 15 giờ 00 trả vào ngày làm việc tiếp theo)``."""
+    if duration.unit is DurationUnit.SAME_DAY:
+        cutoff = duration.cutoff or DEFAULT_CUTOFF
+        return (f"Trong ngày (nhận sau {cutoff.hour} giờ {cutoff.minute:02d} trả vào ngày làm "
+                "việc tiếp theo)")
+    number = f"{duration.amount.normalize():f}".replace(".", ",")
+    return f"{number} {_UNIT_VI[duration.unit]}"
 
 
 def working_duration(amount: Decimal | int | float, unit: DurationUnit) -> timedelta:
@@ -137,7 +228,10 @@ def working_duration(amount: Decimal | int | float, unit: DurationUnit) -> timed
     elif unit is DurationUnit.WORKING_DAYS:
         hours = value * HOURS_PER_WORKING_DAY
     else:
-        raise ValueError("calendar days are not working time; use WorkCalendar.due_at")
+        raise ValueError(
+            f"{unit.value} are not a length of working time; use WorkCalendar.due_at, or "
+            "guaranteed_working_time to compare them with working hours"
+        )
     micros = (hours * 3_600_000_000).to_integral_value(rounding=ROUND_HALF_EVEN)
     return timedelta(microseconds=int(micros))
 
@@ -330,26 +424,143 @@ def _offset(t: time) -> timedelta:
 # Holidays and government day swaps
 # --------------------------------------------------------------------------------------------
 
-# The government moves days off by Official Dispatch each year.  holidays.VN (0.109) already
-# lists these days off; we ship them anyway so older package versions (setup.cfg allows
-# >= 0.60) still get them right.
-SHIPPED_DAYS_OFF: dict[date, str] = {
-    date(2024, 4, 29): "Day off (swapped with Saturday 4 May 2024)",
-    date(2025, 5, 2): "Day off (swapped with Saturday 26 April 2025)",
-    date(2026, 8, 31): "Day off (swapped with Saturday 22 August 2026)",
-}
+# The government swaps days by official letter each year; both halves of every published swap
+# are shipped in one data file (app/data/vn_calendar.toml), easy to extend each year.
+_SHIPPED_FILE = "vn_calendar.toml"
+_SWAP_KINDS = ("day off", "working day")
 
-# The package never lists the Saturdays worked in exchange; without these a deadline spanning
-# the swap would be one working day late.
-SHIPPED_WORKING_DAYS: dict[date, str] = {
-    date(2024, 5, 4): "Make-up working day (for Monday 29 April 2024)",
-    date(2025, 4, 26): "Make-up working day (for Friday 2 May 2025)",
-    date(2026, 8, 22): "Make-up working day (for Monday 31 August 2026)",
-}
+
+@dataclass(frozen=True)
+class ShippedSwap:
+    """One day of a government swap: a weekday given off or a Saturday worked in exchange.
+
+    :param day: the calendar day.
+    :param kind: ``"day off"`` or ``"working day"``.
+    :param note: what the day is, in Vietnamese.
+    :param source: the document that decided it.
+    """
+
+    day: date
+    kind: str
+    note: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ShippedCalendar:
+    """The swaps shipped with the tracker, and the years whose swaps are all published."""
+
+    confirmed_years: frozenset[int]
+    swaps: tuple[ShippedSwap, ...]
+
+    @property
+    def days_off(self) -> dict[date, str]:
+        return {s.day: s.note for s in self.swaps if s.kind == "day off"}
+
+    @property
+    def working_days(self) -> dict[date, str]:
+        return {s.day: s.note for s in self.swaps if s.kind == "working day"}
+
+    def in_year(self, year: int) -> list[ShippedSwap]:
+        return [s for s in self.swaps if s.day.year == year]
+
+
+def load_shipped_calendar(text: str) -> ShippedCalendar:
+    """Read the swaps file (TOML: ``confirmed_years`` and one ``[[swap]]`` table per day).
+
+    :param text: the file's content.
+    :returns: the swaps, sorted by day.
+    :raises ValueError: a malformed file: a swap without date, kind, note or source, an
+        unknown kind, a day listed twice, or a swap in a year not listed as confirmed.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"calendar swaps file: {exc}") from exc
+    years = data.get("confirmed_years", [])
+    if not isinstance(years, list) or not all(
+        isinstance(y, int) and not isinstance(y, bool) for y in years
+    ):
+        raise ValueError("calendar swaps file: confirmed_years must be a list of years")
+    swaps: dict[date, ShippedSwap] = {}
+    for i, entry in enumerate(data.get("swap", []), start=1):
+        where = f"calendar swaps file, swap {i}"
+        day = entry.get("date")
+        if isinstance(day, datetime.datetime) or not isinstance(day, date):
+            raise ValueError(f"{where}: date must be a day like 2026-01-02")
+        kind = entry.get("kind")
+        if kind not in _SWAP_KINDS:
+            raise ValueError(f"{where} ({day}): kind must be 'day off' or 'working day'")
+        note, source = entry.get("note"), entry.get("source")
+        if not isinstance(note, str) or not note or not isinstance(source, str) or not source:
+            raise ValueError(f"{where} ({day}): a swap needs a note and its source")
+        if day in swaps:
+            raise ValueError(f"{where}: {day} is listed twice")
+        if day.year not in years:
+            raise ValueError(f"{where}: {day} is in {day.year}, not a confirmed year")
+        swaps[day] = ShippedSwap(day, kind, note, source)
+    return ShippedCalendar(frozenset(years), tuple(swaps[d] for d in sorted(swaps)))
+
+
+@functools.cache
+def shipped_calendar() -> ShippedCalendar:
+    """The swaps shipped in ``app/data/vn_calendar.toml`` (read once per process)."""
+    resource = importlib.resources.files("app").joinpath("data", _SHIPPED_FILE)
+    return load_shipped_calendar(resource.read_text(encoding="utf-8"))
+
+
+def is_confirmed(year: int) -> bool:
+    """Whether the government's day swaps for ``year`` are published and shipped.
+
+    Swaps are announced late in the year before; until they are in the shipped file, deadlines
+    of that year may be a day off around the holidays and every admin screen should say so.
+    """
+    return year in shipped_calendar().confirmed_years
+
+
+def confirmed_years() -> list[int]:
+    """The years whose swaps are shipped, in order."""
+    return sorted(shipped_calendar().confirmed_years)
+
 
 # The package labels swap days "Day off (substituted from ...)" in en_US; we use the prefix to
 # report them as days off rather than holidays when shipped swaps are disabled.
 _PACKAGE_DAY_OFF_PREFIX = "Day off"
+
+# The package's en_US names (fixed, unlike its translations across versions) in Vietnamese.
+_VIETNAMESE_NAMES = {
+    "New Year's Day": "Tết Dương lịch",
+    "29 of Lunar New Year": "Tết Nguyên Đán (29 Tết)",
+    "Lunar New Year's Eve": "Tết Nguyên Đán (Giao thừa)",
+    "Lunar New Year": "Tết Nguyên Đán (Mùng một)",
+    "Second Day of Lunar New Year": "Tết Nguyên Đán (Mùng hai)",
+    "Third Day of Lunar New Year": "Tết Nguyên Đán (Mùng ba)",
+    "Fourth Day of Lunar New Year": "Tết Nguyên Đán (Mùng bốn)",
+    "Fifth Day of Lunar New Year": "Tết Nguyên Đán (Mùng năm)",
+    "Hung Kings' Commemoration Day": "Giỗ Tổ Hùng Vương",
+    "Liberation Day/Reunification Day": "Ngày Chiến thắng",
+    "International Labor Day": "Ngày Quốc tế Lao động",
+    "National Day": "Quốc khánh",
+    "Vietnam Cultural Day": "Ngày Văn hóa Việt Nam",
+}
+_OBSERVED_RE = re.compile(r"^(?P<name>.+) \(observed\)$")
+_SUBSTITUTED_RE = re.compile(r"^Day off \(substituted from (\d{2})/(\d{2})/(\d{4})\)$")
+
+
+def vietnamese_holiday_name(name: str) -> str:
+    """The Vietnamese name of a holiday as the ``holidays`` package spells it in en_US.
+
+    :param name: e.g. ``"Hung Kings' Commemoration Day (observed)"``.
+    :returns: e.g. ``"Giỗ Tổ Hùng Vương (nghỉ bù)"``; an unknown name is returned unchanged.
+    """
+    observed = _OBSERVED_RE.match(name)
+    if observed is not None:
+        return f"{vietnamese_holiday_name(observed['name'])} (nghỉ bù)"
+    substituted = _SUBSTITUTED_RE.match(name)
+    if substituted is not None:
+        month, day, year = substituted.groups()
+        return f"Ngày nghỉ (hoán đổi, làm bù ngày {day}/{month}/{year})"
+    return _VIETNAMESE_NAMES.get(name, name)
 
 
 @functools.cache
@@ -357,6 +568,23 @@ def _public_holidays(year: int) -> Mapping[date, str]:
     # Building holidays.VN costs ~0.1 s the first time; every calendar shares this cache.
     # The language is fixed so names and the day-off prefix do not depend on the host locale.
     return dict(holidays.country_holidays("VN", years=year, language="en_US"))
+
+
+def public_holidays(year: int) -> list[tuple[date, str]]:
+    """The public holidays of ``year`` (Labour Code 2019 Art. 112) with Vietnamese names.
+
+    Days the package lists only because of a government swap are left out: the shipped swaps
+    list those (see :func:`shipped_calendar`).
+
+    :param year: the calendar year.
+    :returns: sorted ``(day, Vietnamese name)`` pairs, weekend holidays and the weekdays
+        observed in their place included.
+    """
+    return [
+        (d, vietnamese_holiday_name(name))
+        for d, name in sorted(_public_holidays(year).items())
+        if not name.startswith(_PACKAGE_DAY_OFF_PREFIX)
+    ]
 
 
 def _normalise_days(
@@ -396,8 +624,7 @@ class WorkCalendar:
     :param extra_days_off: admin-entered days off, as dates or a date-to-reason mapping.
     :param extra_working_days: admin-entered working days (e.g. a make-up Saturday).
     :param public_holidays: whether to take Vietnamese public holidays from ``holidays``.
-    :param shipped_swaps: whether to apply :data:`SHIPPED_DAYS_OFF` and
-        :data:`SHIPPED_WORKING_DAYS`.
+    :param shipped_swaps: whether to apply the government swaps of :func:`shipped_calendar`.
     :raises ValueError: if the time zone is unknown.
     :raises TypeError: if an extra day is not a :class:`datetime.date`.
     """
@@ -424,7 +651,9 @@ class WorkCalendar:
             extra_working_days, "Working day (office)", "extra_working_days"
         )
         self._public = public_holidays
-        self._shipped = shipped_swaps
+        shipped = shipped_calendar()
+        self._shipped_off = shipped.days_off if shipped_swaps else {}
+        self._shipped_work = shipped.working_days if shipped_swaps else {}
         self._periods = tuple((_offset(s), _offset(e)) for s, e in hours.periods)
         self._day_length = hours.daily_length
         self._day_start = self._periods[0][0]
@@ -455,11 +684,10 @@ class WorkCalendar:
             return False
         if d in self._extra_work:
             return True
-        if self._shipped:
-            if d in SHIPPED_WORKING_DAYS:
-                return True
-            if d in SHIPPED_DAYS_OFF:
-                return False
+        if d in self._shipped_work:
+            return True
+        if d in self._shipped_off:
+            return False
         if self._public and d in _public_holidays(d.year):
             return False
         return d.weekday() in self._hours.weekdays
@@ -526,8 +754,7 @@ class WorkCalendar:
             worked outside the usual weekdays, such as a make-up Saturday).
         """
         public = _public_holidays(year) if self._public else {}
-        shipped_off = SHIPPED_DAYS_OFF if self._shipped else {}
-        shipped_work = SHIPPED_WORKING_DAYS if self._shipped else {}
+        shipped_off, shipped_work = self._shipped_off, self._shipped_work
         candidates = {
             d
             for source in (public, shipped_off, shipped_work, self._extra_off, self._extra_work)
@@ -543,9 +770,10 @@ class WorkCalendar:
                 name = self._extra_work.get(d) or shipped_work[d]
                 result.append((d, name, "working day"))
             elif d in public and not public[d].startswith(_PACKAGE_DAY_OFF_PREFIX):
-                result.append((d, public[d], "holiday"))
+                result.append((d, vietnamese_holiday_name(public[d]), "holiday"))
             else:
-                name = self._extra_off.get(d) or shipped_off.get(d) or public[d]
+                name = (self._extra_off.get(d) or shipped_off.get(d)
+                        or vietnamese_holiday_name(public[d]))
                 result.append((d, name, "day off"))
         return result
 
@@ -670,37 +898,121 @@ class WorkCalendar:
             + self._working_time_on(day_b, timedelta(), offset_b)
         )
 
+    def close_of(self, d: date) -> datetime.datetime:
+        """The office's closing instant on day ``d`` (the end of its last opening period).
+
+        :param d: a calendar day.
+        :returns: e.g. 17:00 that day, aware, in the office zone.
+        """
+        return self._aware(d, self._day_end)
+
     def due_at(
         self,
         received_at: datetime.datetime,
         amount: Decimal | int | float,
         unit: DurationUnit,
+        *,
+        cutoff: time | None = None,
     ) -> datetime.datetime:
         """The deadline of a dossier received at ``received_at``.
 
         * Working hours / working days: ``amount`` of working time (1 day = 8 hours, so half a
           day is 4 hours) added with :meth:`add_working_time`.  Received at 16:55 with one
           working day, it is due at 16:55 on the next working day.
-        * Calendar days: the same local wall-clock time ``amount`` days later, *even if that
-          lands on a weekend or holiday*.  The law for those procedures counts calendar days
-          and does not extend them, and moving the deadline would make the tracker report
-          dossiers as on time that the national index counts as late.
-        * A zero amount, whatever the unit, means "as soon as the office can act": the result
+        * Calendar days (Civil Code 2015 Art. 147-148): counting starts the day after the
+          dossier is received (the day of :meth:`next_working_instant`, so one received after
+          closing or on a day off counts from the next working day), and the period ends at
+          the close of its last day; when that last day is a weekend, holiday or day off, it
+          ends at the close of the next working day (Art. 148(5)).  "Close" is the end of the
+          office's last opening period, when the result can still be handed back.
+        * Same day: the close of the receiving day when the dossier comes in on a working day
+          no later than ``cutoff`` (and before closing); otherwise the close of the next working
+          day.  ``amount`` is ignored.
+        * A zero amount of any other unit means "as soon as the office can act": the result
           is :meth:`next_working_instant` of ``received_at``.
 
         :param received_at: the aware instant the dossier was received.
         :param amount: the procedure's duration; calendar days must be whole.
         :param unit: the duration's unit.
+        :param cutoff: the same-day cut-off, local wall-clock time; :data:`DEFAULT_CUTOFF`
+            (15:00) when ``None``.  Ignored by the other units.
         :returns: the aware due instant in the office zone.
         :raises ValueError: if ``received_at`` is naive, the amount negative, or calendar days
             fractional.
         """
-        value = _to_decimal(amount)
         local = self._local(received_at, "received_at")
+        if unit is DurationUnit.SAME_DAY:
+            return self._same_day_due(local, cutoff or DEFAULT_CUTOFF)
+        value = _to_decimal(amount)
         if not value:
             return self.next_working_instant(received_at)
         if unit is DurationUnit.CALENDAR_DAYS:
             if value != value.to_integral_value():
                 raise ValueError(f"calendar days must be a whole number, got {amount!r}")
-            return (local + timedelta(days=int(value))).replace(tzinfo=self._tz)
+            start = self._next_working_local(local) or local
+            return self._calendar_days_due(start.date(), int(value))
         return self.add_working_time(received_at, working_duration(value, unit))
+
+    def _calendar_days_due(self, event_day: date, days: int) -> datetime.datetime:
+        last = event_day + timedelta(days=days)
+        if not self.is_working_day(last):
+            last = self._next_working_day(last)
+        return self.close_of(last)
+
+    def _same_day_due(self, local: datetime.datetime, cutoff: time) -> datetime.datetime:
+        day = local.date()
+        offset = local - datetime.datetime.combine(day, time())
+        if self.is_working_day(day) and local.time() <= cutoff and offset < self._day_end:
+            return self.close_of(day)
+        return self.close_of(self._next_working_day(day))
+
+
+# A Monday: the reference week of guaranteed_working_time (holidays are switched off there).
+_REFERENCE_MONDAY = date(2024, 1, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def guaranteed_working_time(
+    duration: LegalDuration, hours: OfficeHours = DEFAULT_OFFICE_HOURS
+) -> timedelta:
+    """The working time a legal duration always leaves the office, whenever a dossier arrives.
+
+    This is what a procedure's step budgets (in working hours) are checked against:
+
+    * working hours and working days: the duration itself (1 day = 8 hours);
+    * calendar days: the fewest working hours between the receipt and the deadline over an
+      ordinary Monday-Friday week without holidays, for a dossier received at closing time
+      on any working day.  E.g. 3 calendar days received on a Friday at 17:00 end at the close
+      of Monday: 8 hours; 7 calendar days always hold 5 working days: 40 hours.  Holidays
+      (Tết) shorten a calendar-day period further; the check asks for a plan that fits an
+      ordinary week, each dossier is still measured against its real deadline;
+    * same day: the working time from the cut-off to closing (15:00 to 17:00: 2 hours), the
+      least a dossier received just before the cut-off has, unless after-cut-off receipts
+      (whose next working day is a whole working day) leave less.
+
+    :param duration: the legal duration.
+    :param hours: the office hours the week is built from; the standard ones by default, since
+        a procedure is shared by offices.
+    :returns: the guaranteed working time (zero for a zero duration).
+    """
+    if duration.unit in (DurationUnit.WORKING_HOURS, DurationUnit.WORKING_DAYS):
+        return working_duration(duration.amount, duration.unit)
+    if duration.unit is DurationUnit.CALENDAR_DAYS and not duration.amount:
+        return timedelta()
+    week = WorkCalendar(hours, public_holidays=False, shipped_swaps=False)
+    days = [_REFERENCE_MONDAY + timedelta(days=i) for i in range(7)]
+    spans: list[timedelta] = []
+    for day in filter(week.is_working_day, days):
+        if duration.unit is DurationUnit.CALENDAR_DAYS:
+            received = week.close_of(day)
+            due = week._calendar_days_due(day, int(duration.amount))
+            spans.append(week.working_time_between(received, due))
+        else:
+            assert duration.cutoff is not None  # LegalDuration sets the default
+            close = week.close_of(day)
+            # The last instant still due today, and the first one due the next working day.
+            last_same_day = week._aware(day, min(_offset(duration.cutoff), week._day_end))
+            spans.append(week.working_time_between(last_same_day, close))
+            next_close = week.close_of(week._next_working_day(day))
+            spans.append(week.working_time_between(close, next_close))
+    return min(spans)

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from app.worktime import (
     HOURS_PER_WORKING_DAY,
-    SHIPPED_DAYS_OFF,
-    SHIPPED_WORKING_DAYS,
     DurationUnit,
+    LegalDuration,
     OfficeHours,
     WorkCalendar,
     format_duration,
     parse_duration,
+    shipped_calendar,
     working_duration,
 )
 
@@ -91,9 +91,12 @@ def test_2024_swap_saturday_4_may_worked_and_monday_29_april_off() -> None:
 
 
 def test_shipped_swaps_pair_each_day_off_with_a_saturday_worked() -> None:
-    assert sorted(SHIPPED_WORKING_DAYS) == [date(2024, 5, 4), date(2025, 4, 26), date(2026, 8, 22)]
-    assert all(d.weekday() == 5 for d in SHIPPED_WORKING_DAYS)
-    assert sorted(SHIPPED_DAYS_OFF) == [date(2024, 4, 29), date(2025, 5, 2), date(2026, 8, 31)]
+    shipped = shipped_calendar()
+    assert sorted(shipped.working_days) == [
+        date(2024, 5, 4), date(2025, 4, 26), date(2026, 1, 10), date(2026, 8, 22)]
+    assert all(d.weekday() == 5 for d in shipped.working_days)
+    assert sorted(shipped.days_off) == [
+        date(2024, 4, 29), date(2025, 5, 2), date(2026, 1, 2), date(2026, 8, 31)]
 
 
 def test_without_shipped_swaps_the_make_up_saturday_is_a_plain_weekend() -> None:
@@ -199,8 +202,10 @@ def test_zero_duration_is_due_when_the_office_can_first_act() -> None:
     assert CAL.due_at(at(2026, 3, 10, 9), 0, HOURS) == at(2026, 3, 10, 9)
 
 
-def test_calendar_days_keep_the_clock_time_even_when_landing_on_a_holiday() -> None:
-    assert CAL.due_at(at(2026, 1, 20, 10), 28, DurationUnit.CALENDAR_DAYS) == at(2026, 2, 17, 10)
+def test_calendar_days_landing_on_tet_end_at_the_close_of_the_first_working_day_after() -> None:
+    # 20 Jan + 28 days is Tue 17 Feb 2026, Tết: Civil Code Art. 148(5) moves the end to the
+    # close of Mon 23 Feb, the first working day after the holiday.
+    assert CAL.due_at(at(2026, 1, 20, 10), 28, DurationUnit.CALENDAR_DAYS) == at(2026, 2, 23, 17)
 
 
 def test_fractional_calendar_days_are_rejected() -> None:
@@ -332,7 +337,7 @@ def test_working_time_between_matches_a_minute_by_minute_count(
     ],
 )
 def test_parse_duration(text: str, amount: Decimal, unit: DurationUnit) -> None:
-    assert parse_duration(text) == (amount, unit)
+    assert parse_duration(text) == LegalDuration(amount, unit)
 
 
 @pytest.mark.parametrize(
@@ -368,7 +373,7 @@ def test_format_duration_is_read_back_by_parse_duration(
     amount: Decimal, unit: DurationUnit, text: str
 ) -> None:
     assert format_duration(amount, unit) == text
-    assert parse_duration(text) == (Decimal(amount), unit)
+    assert parse_duration(text) == LegalDuration(Decimal(amount), unit)
 
 
 def test_working_duration_converts_days_to_eight_hours_and_refuses_calendar_days() -> None:
@@ -378,7 +383,8 @@ def test_working_duration_converts_days_to_eight_hours_and_refuses_calendar_days
 
 
 def test_unit_names_are_stable_for_the_database() -> None:
-    assert [u.name for u in DurationUnit] == ["WORKING_HOURS", "WORKING_DAYS", "CALENDAR_DAYS"]
+    assert [u.name for u in DurationUnit] == [
+        "WORKING_HOURS", "WORKING_DAYS", "CALENDAR_DAYS", "SAME_DAY"]
 
 
 # --- office hours ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -12,7 +13,7 @@ from app.codes import DEFAULT_CODE_PATTERN, CodePatternError, code_pattern
 from app.db import cached_for, db, forget
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import CalendarOverride, Office, OverrideKind, Station, StationKind
-from app.worktime import OfficeHours, WorkCalendar
+from app.worktime import DEFAULT_TIMEZONE, OfficeHours, WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,19 @@ def get_station(code: str) -> Station:
     return station
 
 
+def _override_row(office_id: int | None, day: dt.date) -> CalendarOverride | None:
+    return db.session.scalar(sa.select(CalendarOverride).where(
+        CalendarOverride.office_id.is_(None) if office_id is None
+        else CalendarOverride.office_id == office_id,
+        CalendarOverride.day == day))
+
+
 def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKind,
                           note: str = "") -> CalendarOverride:
     """Declare an extra day off or a make-up working day (for one office or everywhere)."""
     office_id = office.id if office else None
-    forget("calendar")
-    row = db.session.scalar(sa.select(CalendarOverride).where(
-        CalendarOverride.office_id.is_(None) if office_id is None
-        else CalendarOverride.office_id == office_id,
-        CalendarOverride.day == day))
+    forget("calendar")  # every office's: a province-wide change touches all of them
+    row = _override_row(office_id, day)
     if row is None:
         row = CalendarOverride(office_id=office_id, day=day, kind=kind, note=note)
         db.session.add(row)
@@ -112,6 +117,64 @@ def set_calendar_override(office: Office | None, day: dt.date, kind: OverrideKin
         row.kind, row.note = kind, note
     db.session.flush()
     return row
+
+
+def remove_calendar_override(office: Office | None, day: dt.date) -> CalendarOverride:
+    """Remove the override of ``day`` for one office, or the one for all offices.
+
+    The day is then whatever the public holidays, the shipped swaps and (for one office) the
+    all-offices overrides make it.
+
+    :param office: the office whose own override goes; ``None`` for the all-offices one.
+    :param day: the overridden day.
+    :returns: the removed row (detached once flushed), for the caller's message.
+    :raises NotFound: no such override (``no_override``).
+    """
+    row = _override_row(office.id if office else None, day)
+    if row is None:
+        scope = f"office {office.code}" if office else "all offices"
+        msg = f"no calendar override on {day.isoformat()} for {scope}"
+        raise NotFound(msg, code="no_override")
+    forget("calendar")
+    db.session.delete(row)
+    db.session.flush()
+    log.info("calendar override of %s removed (%s)", day, office.code if office else "all")
+    return row
+
+
+@dataclass(frozen=True)
+class OverrideView:
+    """An admin override as the calendar screens show it."""
+
+    day: dt.date
+    kind: OverrideKind
+    note: str
+    office_code: str | None  # None: all offices
+    # Set on an all-offices row that the listed office replaces with its own.
+    superseded: bool = False
+
+
+def calendar_overrides(year: int, office: Office | None = None) -> list[OverrideView]:
+    """The admin overrides of ``year``, with their note and scope, by day.
+
+    :param year: the calendar year.
+    :param office: only the overrides that apply to this office (the all-offices ones and its
+        own; an all-offices one it overrides is marked ``superseded``); ``None``: every
+        override of every office.
+    """
+    stmt = (sa.select(CalendarOverride, Office.code)
+            .outerjoin(Office, Office.id == CalendarOverride.office_id)
+            .where(CalendarOverride.day >= dt.date(year, 1, 1),
+                   CalendarOverride.day <= dt.date(year, 12, 31)))
+    if office is not None:
+        stmt = stmt.where(sa.or_(CalendarOverride.office_id.is_(None),
+                                 CalendarOverride.office_id == office.id))
+    rows = db.session.execute(stmt).all()
+    own_days = {row.day for row, code in rows if office is not None and code is not None}
+    views = [OverrideView(row.day, row.kind, row.note, code,
+                          superseded=code is None and row.day in own_days)
+             for row, code in rows]
+    return sorted(views, key=lambda v: (v.day, v.office_code is not None, v.office_code or ""))
 
 
 @functools.lru_cache(maxsize=256)
@@ -146,13 +209,21 @@ def _calendar_parts(office_id: int) -> tuple[str, str, tuple[dt.date, ...], tupl
     return (hours, tz, *_load_overrides(office_id))
 
 
-def _load_overrides(office_id: int) -> _Overrides:
-    """The office's extra days off and make-up working days (its own beat province-wide ones)."""
+def shared_calendar() -> WorkCalendar:
+    """The calendar of no office in particular: standard hours, the all-offices overrides."""
+    hours = OfficeHours()
+    return _calendar(str(hours), DEFAULT_TIMEZONE, *_load_overrides(None))
+
+
+def _load_overrides(office_id: int | None) -> _Overrides:
+    """The office's extra days off and make-up working days (its own beat province-wide ones);
+    only the all-offices ones when ``office_id`` is ``None``."""
+    scope: sa.ColumnElement[bool] = CalendarOverride.office_id.is_(None)
+    if office_id is not None:
+        scope = sa.or_(scope, CalendarOverride.office_id == office_id)
     rows = db.session.execute(
         sa.select(CalendarOverride.day, CalendarOverride.kind, CalendarOverride.office_id)
-        .where(sa.or_(CalendarOverride.office_id.is_(None),
-                      CalendarOverride.office_id == office_id))
-        .order_by(CalendarOverride.day)).all()
+        .where(scope).order_by(CalendarOverride.day)).all()
     by_day: dict[dt.date, OverrideKind] = {}
     for day, kind, _office in sorted(rows, key=lambda r: r.office_id is not None):
         by_day[day] = kind

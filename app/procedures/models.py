@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, created_at, intpk, name200
 from app.offices.models import Station, StationKind
-from app.worktime import DurationUnit, format_duration
+from app.worktime import DurationUnit, LegalDuration
 
 Hours = sa.Numeric(10, 2)
 
@@ -49,6 +50,8 @@ class ProcedureVersion(Base):
     duration_amount: Mapped[decimal.Decimal] = mapped_column(Hours)
     duration_unit: Mapped[DurationUnit] = mapped_column(
         sa.Enum(DurationUnit, native_enum=False, length=32))
+    # Same-day procedures only: received after this local time, due the next working day.
+    same_day_cutoff: Mapped[dt.time | None] = mapped_column(sa.Time())
     created_at: Mapped[created_at]
 
     procedure: Mapped[Procedure] = relationship(back_populates="versions")
@@ -56,8 +59,12 @@ class ProcedureVersion(Base):
         back_populates="version", order_by="ProcedureStep.position", cascade="all, delete-orphan")
 
     @property
+    def duration(self) -> LegalDuration:
+        return LegalDuration(self.duration_amount, self.duration_unit, self.same_day_cutoff)
+
+    @property
     def duration_text(self) -> str:
-        return format_duration(self.duration_amount, self.duration_unit)
+        return str(self.duration)
 
     def __repr__(self) -> str:
         return f"<ProcedureVersion {self.procedure_id} v{self.version}>"

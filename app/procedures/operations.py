@@ -14,7 +14,7 @@ from app.db import cached_for, db
 from app.errors import NotFound, ValidationError
 from app.offices.models import Station, StationKind
 from app.procedures.models import Procedure, ProcedureStep, ProcedureVersion
-from app.worktime import HOURS_PER_WORKING_DAY, DurationUnit, parse_duration
+from app.worktime import DurationUnit, LegalDuration, guaranteed_working_time, parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +101,20 @@ def parse_step(text: str) -> StepSpec:
                     station=None if kind else target, kind=kind)
 
 
-def legal_hours(amount: decimal.Decimal, unit: DurationUnit) -> decimal.Decimal | None:
-    if unit is DurationUnit.WORKING_HOURS:
-        return amount
-    if unit is DurationUnit.WORKING_DAYS:
-        return amount * HOURS_PER_WORKING_DAY
-    return None  # calendar days cannot be compared with working-hour budgets
+def legal_hours(duration: LegalDuration) -> decimal.Decimal:
+    """The working hours a legal duration always leaves, which a step plan must fit in.
+
+    Working hours and days are exact (1 day = 8 hours).  Calendar days and the same-day unit
+    are turned into the fewest working hours they can leave in an ordinary week, whenever the
+    dossier arrives (:func:`app.worktime.guaranteed_working_time`): 3 calendar days leave 8
+    hours (received Friday at closing, due at Monday's close), 7 leave 40, 30 leave 168; "same
+    day, cutoff 15:00" leaves the 2 hours from the cut-off to closing.
+    """
+    seconds = decimal.Decimal(guaranteed_working_time(duration).total_seconds())
+    return (seconds / 3600).quantize(decimal.Decimal("0.01")).normalize()
 
 
-def _build_steps(steps: Sequence[StepSpec], amount: decimal.Decimal,
-                 unit: DurationUnit) -> list[ProcedureStep]:
+def _build_steps(steps: Sequence[StepSpec], duration: LegalDuration) -> list[ProcedureStep]:
     if not steps:
         raise ValidationError("a step plan needs at least one step")
     built = []
@@ -128,11 +132,14 @@ def _build_steps(steps: Sequence[StepSpec], amount: decimal.Decimal,
         built.append(ProcedureStep(position=position, name=spec.name, station=station,
                                    station_kind=spec.kind, budget_hours=spec.budget_hours))
     total = sum((s.budget_hours for s in built), decimal.Decimal(0))
-    limit = legal_hours(amount, unit)
+    limit = legal_hours(duration)
     # Provinces' plans do not always add up; one that exceeds the legal time cannot be kept.
-    if limit is not None and total > limit:
+    if total > limit:
+        exact = duration.unit in (DurationUnit.WORKING_HOURS, DurationUnit.WORKING_DAYS)
+        why = "" if exact else f", all that {duration} is sure to leave in an ordinary week"
         raise ValidationError(
-            f"the steps add up to {total} working hours, more than the legal {limit}")
+            f"the steps add up to {total.normalize():f} working hours, more than the legal "
+            f"{limit:f} working hours ({duration}{why})", code="plan_exceeds_duration")
     return built
 
 
@@ -140,14 +147,16 @@ def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSp
                      short_name: str = "", field: str = "") -> ProcedureVersion:
     """Create a procedure with its first version, or add a new version to an existing one.
 
-    :param duration: the legal duration, e.g. ``"15 working days"``.
-    :raises ValidationError: a bad duration or step plan.
+    :param duration: the legal duration, e.g. ``"15 working days"``, ``"30 calendar days"``
+        or ``"same day, cutoff 15:00"`` (see :func:`app.worktime.parse_duration`).
+    :raises ValidationError: a bad duration, or a step plan whose budgets do not fit in the
+        duration (:func:`legal_hours`).
     """
     try:
-        amount, unit = parse_duration(duration)
+        legal = parse_duration(duration)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
-    built = _build_steps(steps, amount, unit)
+    built = _build_steps(steps, legal)
     procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
     if procedure is None:
         procedure = Procedure(code=code, name=name, short_name=short_name or name[:60],
@@ -158,8 +167,9 @@ def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSp
         procedure.name = name
         procedure.short_name = short_name or procedure.short_name
         number = procedure.versions[-1].version + 1 if procedure.versions else 1
-    version = ProcedureVersion(procedure=procedure, version=number, duration_amount=amount,
-                               duration_unit=unit, steps=built)
+    version = ProcedureVersion(procedure=procedure, version=number,
+                               duration_amount=legal.amount, duration_unit=legal.unit,
+                               same_day_cutoff=legal.cutoff, steps=built)
     db.session.add(version)
     db.session.flush()
     log.info("procedure %s version %s saved", code, number)

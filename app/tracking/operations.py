@@ -209,7 +209,8 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
     else:
         code = upstream_code(office, req.code)  # resolvable later, or a 422
     version = req.procedure_version
-    due = calendar.due_at(received_at, version.duration_amount, version.duration_unit)
+    due = calendar.due_at(received_at, version.duration_amount, version.duration_unit,
+                          cutoff=version.same_day_cutoff)
     tracking = new_tracking_number()
     while db.session.scalar(sa.select(Dossier.id).where(Dossier.tracking_number == tracking)):
         tracking = new_tracking_number()
