@@ -28,17 +28,22 @@ from app.offices.models import StationKind
 
 RECEIVE, TRANSFER_IN, SEND = "receive", "transfer_in", "send"
 REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED = "request_supplement", "supplement_received"
-REQUEST_PAYMENT, RESULT_READY = "request_payment", "result_ready"
+REQUEST_PAYMENT, PAYMENT_RECEIVED = "request_payment", "payment_received"
+RESULT_READY = "result_ready"
 RETURNED, WITHDRAWN, STOPPED = "returned", "withdrawn", "stopped"
+REFUSED = "refused"
 ALL_ACTIONS = frozenset({RECEIVE, TRANSFER_IN, SEND, REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED,
-                         REQUEST_PAYMENT, RESULT_READY, RETURNED, WITHDRAWN, STOPPED})
+                         REQUEST_PAYMENT, PAYMENT_RECEIVED, RESULT_READY, RETURNED, WITHDRAWN,
+                         STOPPED, REFUSED})
 
 _MOVE = {TRANSFER_IN, SEND}
-_SUPPLEMENTS = {REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED, REQUEST_PAYMENT}
+# Waiting for the citizen: asking for papers or a payment, and taking them in.
+_SUPPLEMENTS = {REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED, REQUEST_PAYMENT, PAYMENT_RECEIVED}
 
 # Scanner devices, by the kind of the station the scan is made at.
 STATION_DEFAULTS: dict[StationKind, frozenset[str]] = {
-    StationKind.RECEPTION: frozenset(_MOVE | _SUPPLEMENTS | {RECEIVE, RETURNED}),
+    # Refusal (status 3) is the desk's decision, made at the desk.
+    StationKind.RECEPTION: frozenset(_MOVE | _SUPPLEMENTS | {RECEIVE, RETURNED, REFUSED}),
     StationKind.DEPARTMENT: frozenset(_MOVE | {RESULT_READY}),
     StationKind.LEADER: frozenset(_MOVE | {RESULT_READY}),
     StationKind.RETURN: frozenset(_MOVE | _SUPPLEMENTS | {RESULT_READY, RETURNED}),
@@ -49,7 +54,7 @@ STATION_DEFAULTS: dict[StationKind, frozenset[str]] = {
 # Staff with a personal token, by role.
 ROLE_DEFAULTS: dict[Role, frozenset[str]] = {
     Role.RECEPTION: frozenset(_MOVE | _SUPPLEMENTS
-                              | {RECEIVE, RESULT_READY, RETURNED, WITHDRAWN, STOPPED}),
+                              | {RECEIVE, RESULT_READY, RETURNED, WITHDRAWN, STOPPED, REFUSED}),
     Role.SPECIALIST: frozenset(_MOVE | _SUPPLEMENTS | {RESULT_READY}),
     Role.LEADER: frozenset(_MOVE | {RESULT_READY, WITHDRAWN, STOPPED}),
     Role.SUPERVISOR: frozenset(_MOVE),

@@ -86,7 +86,7 @@ def _intake_command(body: schemas.IntakeIn) -> ops.IntakeCommand:
         documents=[d for d in body.documents if d], copies=body.copies,
         return_method=body.return_method or "", note=body.note or "",
         station=station, received_by=user, code=body.code.upper() if body.code else None,
-        received_at=body.received_at)
+        received_at=body.received_at, due_at=body.due_at)
 
 
 @bp.post("/dossiers")

@@ -65,10 +65,14 @@ class ScanAction(enum.Enum):
     REQUEST_SUPPLEMENT = "request_supplement"
     SUPPLEMENT_RECEIVED = "supplement_received"
     REQUEST_PAYMENT = "request_payment"
+    # The citizen met the financial obligation: the pause that request_payment began ends.
+    PAYMENT_RECEIVED = "payment_received"
     RESULT_READY = "result_ready"
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"
     STOPPED = "stopped"
+    # The desk refuses the dossier (national status 3, Mẫu 03): it is closed.
+    REFUSED = "refused"
     # The file leaves for another office (liên thông): the event names a destination office,
     # which may then scan the dossier until it hands it back (app.tracking.scope).
     SEND = "send"
@@ -103,6 +107,8 @@ class Dossier(Base):
     upstream: Mapped[bool] = mapped_column(default=False)
 
     received_at: Mapped[dt.datetime]
+    # The first appointment (the receipt's, or the one-door system's when it sent one) and
+    # the current one: the first moved by the working time waited for the citizen.
     base_due_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime] = mapped_column(index=True)
 
@@ -117,7 +123,11 @@ class Dossier(Base):
     last_event_at: Mapped[dt.datetime | None]
     last_event_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     paused_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
+    # Supplement requests made (Decision 766: more than one makes the dossier late).
     supplement_count: Mapped[int] = mapped_column(default=0)
+    # What the office waits for from the citizen; the clock is paused while either is set.
+    awaiting_supplement: Mapped[bool] = mapped_column(default=False)
+    awaiting_payment: Mapped[bool] = mapped_column(default=False)
     finished_at: Mapped[dt.datetime | None]
     returned_at: Mapped[dt.datetime | None]
     # The office a ``send`` handed the file to and that has not handed it back (derived).

@@ -144,6 +144,8 @@ class IntakeCommand:
     # Set when the dossier was registered upstream (the one-door system) and is only followed.
     code: str | None = None
     received_at: dt.datetime | None = None
+    # The appointment the one-door system gave (upstream only); else computed from the law.
+    due_at: dt.datetime | None = None
 
 
 def _reception_station(office: Office) -> Station | None:
@@ -169,13 +171,17 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
     """Receive a dossier (or follow one registered upstream); returns it and whether it is new.
 
     A code registered twice is answered with the existing dossier, never a second one, and
-    only within the caller's scope (``principal``, else the receiving user's).
+    only within the caller's scope (``principal``, else the receiving user's). An upstream
+    dossier keeps the appointment its one-door system gave (``req.due_at``), as both its first
+    (``base_due_at``) and current appointment.
 
     :raises Conflict: the code is registered already, outside the caller's scope (``409
         code_taken``: the refusal necessarily says the code exists, and nothing more; a 404
         would be untrue, since this is no lookup, and would reveal the same).
     :raises ValidationError: no reception station; a received time in the future or older
-        than ``SCAN_MAX_AGE_DAYS`` (``bad_time``); an
+        than ``SCAN_MAX_AGE_DAYS`` (``bad_time``); an appointment without an upstream code,
+        not after the received time or more than ``MAX_APPOINTMENT_DAYS`` after it
+        (``bad_due_at``); an
         upstream code in no known shape (``bad_upstream_code``), the day's serials used up
         (``serial_exhausted``).
     """
@@ -209,8 +215,12 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
     else:
         code = upstream_code(office, req.code)  # resolvable later, or a 422
     version = req.procedure_version
-    due = calendar.due_at(received_at, version.duration_amount, version.duration_unit,
-                          cutoff=version.same_day_cutoff)
+    if req.due_at is not None:
+        _check_appointment(req, received_at)
+        due = req.due_at
+    else:
+        due = calendar.due_at(received_at, version.duration_amount, version.duration_unit,
+                              cutoff=version.same_day_cutoff)
     tracking = new_tracking_number()
     while db.session.scalar(sa.select(Dossier.id).where(Dossier.tracking_number == tracking)):
         tracking = new_tracking_number()
@@ -241,6 +251,24 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
     return Registration(dossier, True)
 
 
+MAX_APPOINTMENT_DAYS = 730
+
+
+def _check_appointment(req: IntakeCommand, received_at: dt.datetime) -> None:
+    """An upstream appointment must be one: after the received time, and within reason."""
+    assert req.due_at is not None
+    msg = None
+    if req.code is None:
+        msg = "due_at is only for a dossier registered upstream (with code and received_at)"
+    elif req.due_at <= received_at:
+        msg = "due_at must be after received_at"
+    elif req.due_at > received_at + dt.timedelta(days=MAX_APPOINTMENT_DAYS):
+        msg = f"due_at is more than {MAX_APPOINTMENT_DAYS} days after received_at"
+    if msg is not None:
+        raise ValidationError(msg, details=[{"field": "due_at", "type": "bad_due_at",
+                                             "message": msg}])
+
+
 # --- state ------------------------------------------------------------------------------------
 
 def _read_state(d: Dossier) -> fold.DossierState:
@@ -248,11 +276,12 @@ def _read_state(d: Dossier) -> fold.DossierState:
         status=d.status, station_id=d.current_station_id, holder_id=d.current_holder_id,
         plan_position=d.plan_position, paused_since=d.paused_since,
         paused_hours=d.paused_hours, supplement_count=d.supplement_count,
+        awaiting_supplement=d.awaiting_supplement, awaiting_payment=d.awaiting_payment,
         finished_at=d.finished_at, returned_at=d.returned_at, last_event_at=d.last_event_at,
         last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id)
 
 
-def _initial_state() -> fold.DossierState:
+def initial_state() -> fold.DossierState:
     return fold.DossierState(status=DossierStatus.NEW, station_id=None, holder_id=None)
 
 
@@ -271,6 +300,8 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.plan_position = s.plan_position
     d.paused_since = s.paused_since
     d.supplement_count = s.supplement_count
+    d.awaiting_supplement = s.awaiting_supplement
+    d.awaiting_payment = s.awaiting_payment
     d.finished_at = s.finished_at
     d.returned_at = s.returned_at
     d.last_event_at = s.last_event_at
@@ -278,12 +309,21 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.sent_to_office_id = s.sent_to_office_id
     if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
-        # The supplement wait moves the due date by the same working time.
-        d.due_at = calendar().add_working_time(
-            d.base_due_at, dt.timedelta(seconds=float(s.paused_hours * _HOUR)))
+        d.due_at = moved_due_at(d.base_due_at, s.paused_hours, calendar())
 
 
-def _hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
+def moved_due_at(base_due_at: dt.datetime, paused_hours: decimal.Decimal,
+                 calendar: WorkCalendar) -> dt.datetime:
+    """The appointment moved by the working time waited for the citizen (none: unmoved, even
+    when the one-door system gave one outside office hours)."""
+    if paused_hours <= 0:
+        return base_due_at
+    waited = dt.timedelta(seconds=float(paused_hours * _HOUR))
+    return calendar.add_working_time(base_due_at, waited)
+
+
+def working_hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
+    """Working hours between two instants on the (lazily loaded) calendar, to the cent."""
     def hours(a: dt.datetime, b: dt.datetime) -> decimal.Decimal:
         seconds = calendar().working_time_between(a, b).total_seconds()
         return (decimal.Decimal(seconds) / _HOUR).quantize(decimal.Decimal("0.01"))
@@ -291,7 +331,8 @@ def _hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
     return hours
 
 
-def _facts(e: ScanEvent) -> fold.EventFacts:
+def event_facts(e: ScanEvent) -> fold.EventFacts:
+    """What the fold needs of a recorded event (its station loaded)."""
     return fold.EventFacts(uuid=e.uuid, at=e.corrected_at, action=e.action, station=e.station,
                            actor_id=e.actor_id, destination_office_id=e.destination_office_id)
 
@@ -301,8 +342,9 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
-    final, flags = fold.replay(_initial_state(), map(_facts, events),
-                               plan_of(dossier.procedure_version_id), _hours_fn(calendar))
+    plan = plan_of(dossier.procedure_version_id)
+    final, flags = fold.replay(initial_state(), map(event_facts, events), plan,
+                               working_hours_fn(calendar))
     for event in events:
         if event.flag != flags[event.uuid]:
             event.flag = flags[event.uuid]
@@ -388,10 +430,10 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                 late.append((dossier, ordered))
                 continue
             calendar = _calendar_of(dossier)
-            hours = _hours_fn(calendar)
+            hours = working_hours_fn(calendar)
             plan = plan_of(dossier.procedure_version_id)
             for event in ordered:
-                current, event.flag = fold.apply_event(current, _facts(event), plan, hours)
+                current, event.flag = fold.apply_event(current, event_facts(event), plan, hours)
             _write_state(dossier, current, calendar)
     _insert_events(everything)
     for dossier, ordered in late:

@@ -12,7 +12,9 @@ from app.db import db, utcnow
 from app.offices.models import Station
 from app.offices.operations import calendar_of
 from app.procedures.operations import PlanStep, plan_of
-from app.tracking.models import Dossier, ScanEvent
+from app.tracking import operations as ops
+from app.tracking import state as fold
+from app.tracking.models import Dossier, DossierStatus, ScanAction, ScanEvent
 from app.tracking.state import AFTER_CLOSE, plan_match
 from app.worktime import WorkCalendar
 
@@ -22,10 +24,28 @@ VERDICT_LABELS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá 
                   WITHIN: "Trong hạn", APPROACHING: "Sắp đến hạn"}
 
 
+# What the time between one handoff and the next was: processing charged to a plan step, a
+# wait for the citizen (no budget: the clock is paused), the result awaiting pickup (processing
+# has ended), or nothing (the file was closed).
+PROCESSING, SUPPLEMENT, PAYMENT, PICKUP, CLOSED = (
+    "processing", "supplement", "payment", "pickup", "closed")
+INTERVAL_LABELS = {PROCESSING: "Đang xử lý", SUPPLEMENT: "Chờ bổ sung hồ sơ",
+                   PAYMENT: "Chờ thực hiện nghĩa vụ tài chính", PICKUP: "Chờ trả kết quả",
+                   CLOSED: "Kết thúc"}
+_WAITS = {DossierStatus.SUPPLEMENT_REQUESTED: SUPPLEMENT,
+          DossierStatus.FINANCIAL_OBLIGATION: PAYMENT, DossierStatus.PROCESSED: PICKUP}
+_RESUMES = (ScanAction.SUPPLEMENT_RECEIVED, ScanAction.PAYMENT_RECEIVED)
+
+
 @dataclass(frozen=True)
 class TimelineStep:
     """One handoff as the control sheet shows it: who gave, who received, when, and the verdict
-    on the time the file spent at the receiving station."""
+    on the time the file spent at the receiving station.
+
+    ``interval`` says what the time until the next handoff was (:data:`INTERVAL_LABELS`); only
+    ``processing`` is charged to a plan step (``charged``), and the verdict is on the step's
+    time charged so far, across its rows: the wait for the citizen between them is not.
+    """
 
     event: ScanEvent
     giver_station: Station | None
@@ -35,6 +55,8 @@ class TimelineStep:
     left_at: dt.datetime | None
     spent: dt.timedelta
     verdict: str | None  # early | on_time | late | None (no budget); running steps: within/late
+    interval: str = PROCESSING
+    charged: dt.timedelta = dt.timedelta(0)
 
 
 def step_verdict(spent: dt.timedelta, budget_hours: float, finished: bool) -> str:
@@ -48,35 +70,66 @@ def step_verdict(spent: dt.timedelta, budget_hours: float, finished: bool) -> st
     return EARLY if spent_min < budget_min else ON_TIME
 
 
+def _events(dossier: Dossier, until: dt.datetime | None = None) -> list[ScanEvent]:
+    """The dossier's events (stations and actors loaded) in corrected-time order."""
+    stmt = dossier.events.select().options(
+        sa.orm.joinedload(ScanEvent.station), sa.orm.joinedload(ScanEvent.actor))
+    if until is not None:
+        stmt = stmt.where(ScanEvent.corrected_at <= until)
+    return sorted(db.session.scalars(stmt), key=lambda e: (e.corrected_at, e.uuid))
+
+
+def _hours(calendar: WorkCalendar) -> fold.WorkingHours:
+    return ops.working_hours_fn(lambda: calendar)
+
+
 def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list[TimelineStep]:
-    """The dossier's handoffs in corrected-time order, each with its plan step and verdict."""
-    events = sorted(
-        db.session.scalars(dossier.events.select().options(
-            sa.orm.joinedload(ScanEvent.station), sa.orm.joinedload(ScanEvent.actor))),
-        key=lambda e: (e.corrected_at, e.uuid))
+    """The dossier's handoffs in corrected-time order, each with its plan step and verdict.
+
+    The fold is replayed alongside, so each row knows what the file was doing until the next
+    one: a wait for the citizen (``request_supplement``/``request_payment`` until answered)
+    and the result's wait for pickup (after ``result_ready``) are intervals of their own,
+    without budget or verdict. The time after a wait, until the next handoff, is charged to
+    the step the wait interrupted when the desk that took the papers back has no step of its
+    own at that point of the plan.
+    """
+    events = _events(dossier)
     # Scans after the file was closed are shown but do not end anybody's step.
     counted = [e for e in events if e.flag != AFTER_CLOSE]
     following = {a.id: b for a, b in zip(counted, counted[1:], strict=False)}
     plan = plan_of(dossier.procedure_version_id)
+    by_position = {step.position: step for step in plan}
+    hours = _hours(calendar)
+    state = ops.initial_state()
+    charged_so_far: dict[int, dt.timedelta] = {}
     steps: list[TimelineStep] = []
-    position = 0
     for event in events:
+        before = state
+        state, _ = fold.apply_event(state, ops.event_facts(event), plan, hours)
         nxt = following.get(event.id)
-        plan_step = plan_match(plan, position, event.station)
-        if plan_step is not None:
-            position = plan_step.position
+        plan_step = plan_match(plan, before.plan_position, event.station)
         ends_file = event.flag == AFTER_CLOSE or (nxt is None and dossier.status.closed)
         left_at = nxt.corrected_at if nxt is not None else None
         end = left_at or (event.corrected_at if ends_file else now)
         spent = calendar.working_time_between(event.corrected_at, end)
+        interval = CLOSED if ends_file else _WAITS.get(state.status, PROCESSING)
         verdict = None
-        if plan_step is not None and not ends_file:
-            verdict = step_verdict(spent, float(plan_step.budget_hours), left_at is not None)
+        charged = dt.timedelta(0)
+        if interval == PROCESSING:
+            if plan_step is None and event.action in _RESUMES:
+                plan_step = by_position.get(before.plan_position)
+            if plan_step is not None:
+                charged = spent
+                total = charged_so_far.get(plan_step.position, dt.timedelta(0)) + spent
+                charged_so_far[plan_step.position] = total
+                verdict = step_verdict(total, float(plan_step.budget_hours),
+                                       left_at is not None)
         prev = steps[-1].event if steps else None
         steps.append(TimelineStep(
             event=event, giver_station=prev.station if prev else None,
             giver=person(prev) if prev else "", plan_step=plan_step,
-            arrived_at=event.corrected_at, left_at=left_at, spent=spent, verdict=verdict))
+            arrived_at=event.corrected_at, left_at=left_at, spent=spent, verdict=verdict,
+            interval=interval, charged=charged))
     return steps
 
 
@@ -90,7 +143,13 @@ def person(event: ScanEvent) -> str:
 def dossier_verdict(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime,
                     approaching_hours: float) -> str:
     """Finished: early / on_time / late by day (DOMAIN: on the due day is on time).
-    In progress: within / approaching / late."""
+    In progress: within / approaching / late.
+
+    While the office waits for the citizen the clock stands still: the dossier is judged at
+    the instant the wait began, so the wait never makes it late; one that was late when the
+    wait began stays late. Once the wait is over the due date has moved by the working time
+    waited (:func:`app.tracking.operations.moved_due_at`).
+    """
     tz = calendar.tz
     if dossier.finished_at is not None:
         done = dossier.finished_at
@@ -98,10 +157,41 @@ def dossier_verdict(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime,
             return LATE
         return EARLY if done.astimezone(tz).date() < dossier.due_at.astimezone(tz).date() \
             else ON_TIME
-    if now > dossier.due_at:
+    at = dossier.paused_since or now
+    if at > dossier.due_at:
         return LATE
-    left = calendar.working_time_between(now, dossier.due_at)
+    left = calendar.working_time_between(at, dossier.due_at)
     return APPROACHING if left <= dt.timedelta(hours=approaching_hours) else WITHIN
+
+
+def verdict_766(dossier: Dossier, calendar: WorkCalendar, period_end: dt.datetime) -> str:
+    """On time or late under Decision 766/QĐ-TTg (2022), indicator 2.1, at ``period_end``:
+    :data:`ON_TIME` or :data:`LATE`.
+
+    The rule: on time ⇔ the end of processing ≤ the due date, where
+
+    - the end of processing is the first of refused, stopped, processed (``result_ready``),
+      returned and withdrawn (``finished_at``; "processed" comes before "returned"), and for a
+      dossier unfinished at ``period_end`` the period end: finished and in-progress dossiers
+      of the period are both counted;
+    - the time waited for the citizen (supplements, financial obligations) is subtracted: the
+      due date moves by the working time waited, and a dossier still waiting at the period
+      end is judged at the instant its wait began;
+    - more than one supplement request makes the dossier late, whatever the times
+      (``supplement_count``).
+
+    Judged from the dossier's events up to ``period_end`` only, so a past period's verdict does
+    not change with what happened after it.
+    """
+    plan = plan_of(dossier.procedure_version_id)
+    state, _ = fold.replay(ops.initial_state(),
+                           map(ops.event_facts, _events(dossier, until=period_end)), plan,
+                           _hours(calendar))
+    if state.supplement_count > 1:
+        return LATE
+    due = ops.moved_due_at(dossier.base_due_at, state.paused_hours, calendar)
+    end = state.finished_at or state.paused_since or period_end
+    return LATE if end > due else ON_TIME
 
 
 @dataclass(frozen=True)

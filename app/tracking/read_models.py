@@ -46,6 +46,7 @@ OfficeTime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 Verdict = Literal["early", "on_time", "late", "within", "approaching"]
+Interval = Literal["processing", "supplement", "payment", "pickup", "closed"]
 
 
 class ReadModel(BaseModel):
@@ -105,7 +106,14 @@ class PublicStep(ReadModel):
     step: PlanStepView | None
     left_at: OfficeTime | None
     spent_hours: float
-    verdict: Verdict | None
+    interval: Interval = Field(description=(
+        "What the time until the next handoff was: processing (charged to the step), a wait "
+        "for the citizen (supplement, payment: the clock is paused), the result awaiting "
+        "pickup, or closed; only processing has a budget and a verdict"))
+    interval_label: str
+    charged_hours: float = Field(description="Of spent_hours, what is charged to the step")
+    verdict: Verdict | None = Field(description=(
+        "On the step's charged hours so far, across its rows, against its budget"))
     verdict_label: str | None
     flag: str | None
 
@@ -192,9 +200,18 @@ class StaffDossier(_Status):
     current_station: StationView | None
     holder: str | None
     returned_at: OfficeTime | None
-    paused_since: OfficeTime | None
-    supplement_wait_hours: float
-    supplement_count: int
+    base_due_at: OfficeTime = Field(description=(
+        "The first appointment; due_at is the current one (moved by waits for the citizen)"))
+    paused_since: OfficeTime | None = Field(description="Since when the citizen is awaited")
+    awaiting: list[Literal["supplement", "payment"]] = Field(
+        description="What the office awaits from the citizen; the clock is paused meanwhile")
+    paused_hours: float = Field(description="Working hours waited for the citizen so far")
+    supplement_wait_hours: float = Field(description="The same as paused_hours (older name)")
+    supplement_count: int = Field(description=(
+        "Supplement requests made; more than one is late under Decision 766"))
+    verdict_766: Literal["on_time", "late"] = Field(description=(
+        "Decision 766/QĐ-TTg indicator 2.1 now: end of processing ≤ due date, waits "
+        "subtracted, more than one supplement request late"))
     working_hours_left: float | None
     upstream: bool
     timeline: list[StaffStep]
@@ -258,9 +275,20 @@ def _step(number: int, s: TimelineStep, now: Standing) -> dict[str, Any]:
                               budget_hours=float(plan.budget_hours)) if plan else None),
         "left_at": _local(s.left_at, now),
         "spent_hours": round(s.spent.total_seconds() / 3600, 2),
+        "interval": s.interval, "interval_label": queries.INTERVAL_LABELS[s.interval],
+        "charged_hours": round(s.charged.total_seconds() / 3600, 2),
         "verdict": s.verdict, "verdict_label": queries.VERDICT_LABELS.get(s.verdict or ""),
         "flag": s.event.flag,
     }
+
+
+def _awaiting(d: Dossier) -> list[Literal["supplement", "payment"]]:
+    waits: list[Literal["supplement", "payment"]] = []
+    if d.awaiting_supplement:
+        waits.append("supplement")
+    if d.awaiting_payment:
+        waits.append("payment")
+    return waits
 
 
 def public_view(d: Dossier, now: Standing, *, with_timeline: bool = False) -> PublicDossier:
@@ -303,8 +331,12 @@ def staff_view(d: Dossier, now: Standing) -> StaffDossier:
         receiving_office=d.receiving_office.code, competent_office=d.competent_office.code,
         current_station=_station(d.current_station),
         holder=d.current_holder.full_name if d.current_holder else None,
-        returned_at=_local(d.returned_at, now), paused_since=_local(d.paused_since, now),
-        supplement_wait_hours=float(d.paused_hours), supplement_count=d.supplement_count,
+        returned_at=_local(d.returned_at, now),
+        base_due_at=d.base_due_at.astimezone(now.calendar.tz),
+        paused_since=_local(d.paused_since, now), awaiting=_awaiting(d),
+        paused_hours=float(d.paused_hours), supplement_wait_hours=float(d.paused_hours),
+        supplement_count=d.supplement_count,
+        verdict_766=cast(Any, queries.verdict_766(d, now.calendar, now.now)),
         working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
         upstream=d.upstream, timeline=steps)
 

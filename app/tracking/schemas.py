@@ -264,7 +264,7 @@ class ApplicantIn(_In):
 
 class IntakeIn(_In):
     """Receive a dossier at the desk, or follow one registered in the one-door system
-    (``code`` and ``received_at`` together)."""
+    (``code`` and ``received_at`` together, and the appointment it gave, ``due_at``, if any)."""
 
     procedure: Code = Field(description="Procedure code, e.g. 1.001193")
     procedure_version: Annotated[int, pydantic.Strict(), Field(ge=1, le=10_000)] | None = None
@@ -280,6 +280,29 @@ class IntakeIn(_In):
         None, description="Official code registered upstream")
     received_at: Time | None = Field(None, description="Upstream received time (with code); "
                                                        "not older than SCAN_MAX_AGE_DAYS")
+    due_at: Time | None = Field(None, description=(
+        "The appointment the one-door system gave (with code and received_at): kept instead of "
+        "one computed from the procedure's duration; after received_at, at most "
+        f"{ops.MAX_APPOINTMENT_DAYS} days later"))
+
+    @pydantic.field_validator("due_at")
+    @classmethod
+    def _appointment(cls, value: dt.datetime | None,
+                     info: pydantic.ValidationInfo) -> dt.datetime | None:
+        if value is None:
+            return value
+        if "received_at" not in info.data:
+            return value  # received_at was refused already; its error says why
+        received = info.data["received_at"]
+        if info.data.get("code") is None or received is None:
+            msg = "due_at is only for a dossier registered upstream (with code and received_at)"
+            raise PydanticCustomError("bad_due_at", msg)
+        if value <= received:
+            raise PydanticCustomError("bad_due_at", "must be after received_at")
+        if value > received + dt.timedelta(days=ops.MAX_APPOINTMENT_DAYS):
+            msg = f"must be at most {ops.MAX_APPOINTMENT_DAYS} days after received_at"
+            raise PydanticCustomError("bad_due_at", msg)
+        return value
 
     @pydantic.model_validator(mode="after")
     def _upstream_pair(self) -> IntakeIn:

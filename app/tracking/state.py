@@ -22,6 +22,7 @@ from app.tracking.models import DossierStatus, ScanAction
 AFTER_CLOSE = "after_close"
 OFF_PLAN = "off_plan"
 NO_PENDING_SUPPLEMENT = "no_pending_supplement"
+NO_PENDING_PAYMENT = "no_pending_payment"
 REPEAT_RECEIVE = "repeat_receive"
 BEFORE_RECEIPT = "before_receipt"
 
@@ -37,6 +38,10 @@ class DossierState:
     paused_since: dt.datetime | None = None
     paused_hours: decimal.Decimal = decimal.Decimal(0)
     supplement_count: int = 0
+    # What the office waits for from the citizen; the clock is paused (``paused_since``)
+    # from the first request until neither is awaited, never after processing ended.
+    awaiting_supplement: bool = False
+    awaiting_payment: bool = False
     finished_at: dt.datetime | None = None
     returned_at: dt.datetime | None = None
     last_event_at: dt.datetime | None = None
@@ -79,7 +84,18 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
                 working_hours: WorkingHours) -> tuple[DossierState, str | None]:
     """One step of the fold: the state after ``event``, and the event's flag if it makes no sense.
 
-    :param working_hours: working time between two instants, in hours (supplement pauses).
+    :param working_hours: working time between two instants, in hours (pauses).
+
+    Waiting for the citizen: ``request_supplement`` (status 5) and ``request_payment`` (status
+    6) pause the clock until ``supplement_received`` and ``payment_received`` answer them (both,
+    when both were asked for), or until processing ends (``result_ready``, or the file
+    leaves: ``returned``, ``withdrawn``, ``stopped``, ``refused``). A handoff during the wait
+    does not end it: the paper file may well move while the citizen is away. The working
+    time waited accumulates in ``paused_hours``. A request made after ``result_ready`` changes
+    the status but stops no clock: processing has ended already.
+
+    Processing ends at the first ``result_ready`` (``finished_at``); a closing action without
+    one ends it too. ``refused`` is the desk's refusal (status 3, "Không được tiếp nhận").
 
     Handoffs to another office: a ``send`` naming another office than the one it is scanned
     in hands the file to that office (``sent_to_office_id``), which may then scan it. The
@@ -118,36 +134,68 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
         else:
             status = DossierStatus.RECEIVED
     elif action in (ScanAction.TRANSFER_IN, ScanAction.SEND):
-        # Moving a paused file or a finished result does not restart processing.
-        if status not in (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PROCESSED):
+        # Moving a file that waits for the citizen, or a finished result, restarts nothing.
+        if status not in (DossierStatus.SUPPLEMENT_REQUESTED,
+                          DossierStatus.FINANCIAL_OBLIGATION, DossierStatus.PROCESSED):
             status = DossierStatus.IN_PROGRESS
     elif action is ScanAction.REQUEST_SUPPLEMENT:
-        if state.paused_since is None:
-            changes["paused_since"] = event.at
+        if not state.awaiting_supplement:
+            # A request repeated while the first is unanswered is the same request.
             changes["supplement_count"] = state.supplement_count + 1
+            changes["awaiting_supplement"] = True
+        changes.update(_pause(state, event.at))
         status = DossierStatus.SUPPLEMENT_REQUESTED
-    elif action is ScanAction.SUPPLEMENT_RECEIVED:
-        if state.paused_since is None:
-            flag = NO_PENDING_SUPPLEMENT
-        else:
-            changes.update(_resume(state, event.at, working_hours))
-        status = DossierStatus.IN_PROGRESS
     elif action is ScanAction.REQUEST_PAYMENT:
+        changes["awaiting_payment"] = True
+        changes.update(_pause(state, event.at))
         status = DossierStatus.FINANCIAL_OBLIGATION
+    elif action in (ScanAction.SUPPLEMENT_RECEIVED, ScanAction.PAYMENT_RECEIVED):
+        supplement = action is ScanAction.SUPPLEMENT_RECEIVED
+        if not (state.awaiting_supplement if supplement else state.awaiting_payment):
+            flag = NO_PENDING_SUPPLEMENT if supplement else NO_PENDING_PAYMENT
+        supplement_left = state.awaiting_supplement and not supplement
+        payment_left = state.awaiting_payment and supplement
+        changes["awaiting_supplement"] = supplement_left
+        changes["awaiting_payment"] = payment_left
+        if not (supplement_left or payment_left):
+            changes.update(_resume(state, event.at, working_hours))
+        status = _waiting_status(state.finished_at, supplement_left, payment_left)
     elif action is ScanAction.RESULT_READY:
-        changes.update(_resume(state, event.at, working_hours))
-        changes["finished_at"] = event.at
+        changes.update(_resume(state, event.at, working_hours), awaiting_supplement=False,
+                       awaiting_payment=False)
+        # Processing ends with the first result (Decision 766: "processed" before "returned").
+        changes["finished_at"] = state.finished_at or event.at
         status = DossierStatus.PROCESSED
-    else:  # RETURNED, WITHDRAWN, STOPPED: the file leaves the office's hands
-        changes.update(_resume(state, event.at, working_hours))
+    else:  # RETURNED, WITHDRAWN, STOPPED, REFUSED: the file leaves the office's hands
+        changes.update(_resume(state, event.at, working_hours), awaiting_supplement=False,
+                       awaiting_payment=False)
         changes["finished_at"] = state.finished_at or event.at
         if action is ScanAction.RETURNED:
             changes["returned_at"] = event.at
         status = {ScanAction.RETURNED: DossierStatus.RETURNED,
                   ScanAction.WITHDRAWN: DossierStatus.WITHDRAWN,
-                  ScanAction.STOPPED: DossierStatus.STOPPED}[action]
+                  ScanAction.STOPPED: DossierStatus.STOPPED,
+                  ScanAction.REFUSED: DossierStatus.NOT_ACCEPTED}[action]
     changes["status"] = status
     return dataclasses.replace(state, **changes), flag  # type: ignore[arg-type]
+
+
+def _waiting_status(finished_at: dt.datetime | None, supplement: bool,
+                    payment: bool) -> DossierStatus:
+    """The status once one wait is over: the other wait's, else processing or processed."""
+    if payment:
+        return DossierStatus.FINANCIAL_OBLIGATION
+    if supplement:
+        return DossierStatus.SUPPLEMENT_REQUESTED
+    return DossierStatus.PROCESSED if finished_at is not None else DossierStatus.IN_PROGRESS
+
+
+def _pause(state: DossierState, at: dt.datetime) -> dict[str, object]:
+    """Stop the clock at ``at``, unless it is stopped already or processing has ended (a fee
+    asked for before the result is handed over delays no deadline: the result was ready)."""
+    if state.paused_since is not None or state.finished_at is not None:
+        return {}
+    return {"paused_since": at}
 
 
 def _resume(state: DossierState, at: dt.datetime,
