@@ -343,7 +343,7 @@ def test_a_paper_kind_outside_the_three_columns_is_refused() -> None:
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 @pytest.mark.parametrize("name", ["receipt", "control", "02", "03", "04"])
 def test_forms_rasterise_with_poppler_inside_the_page_margins(name: str, tmp_path: Path) -> None:
-    """pdftoppm renders every page; no ink closer than 6 mm to an edge (nothing clipped)."""
+    """pdftoppm renders every page; no ink closer than 4 mm to an edge (nothing clipped)."""
     pdf = {
         "receipt": lambda: render_receipt(receipt(fee="Không", due_at=DUE + timedelta(days=1),
                                                   original_due_at=DUE)),
@@ -357,7 +357,7 @@ def test_forms_rasterise_with_poppler_inside_the_page_margins(name: str, tmp_pat
                     str(tmp_path / "page")], check=True)
     images = sorted(tmp_path.glob("page*.png"))
     assert len(images) == len(page_texts(pdf))
-    margin = round(6 / 25.4 * 100)
+    margin = round(4 / 25.4 * 100)
     for path in images:
         page = np.asarray(Image.open(path).convert("L"))
         assert abs(page.shape[0] - 1169) <= 1 and abs(page.shape[1] - 827) <= 1  # A4, 100 dpi
