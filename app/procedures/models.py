@@ -49,6 +49,9 @@ class ProcedureVersion(Base):
     duration_amount: Mapped[decimal.Decimal] = mapped_column(Hours)
     duration_unit: Mapped[DurationUnit] = mapped_column(
         sa.Enum(DurationUnit, native_enum=False, length=32))
+    # "Phí, lệ phí" in đồng as the receipt prints it: 0 is "Không"; None is not configured
+    # (the receipt leaves a blank; fees that vary per case are set per dossier at intake).
+    fee: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[created_at]
 
     procedure: Mapped[Procedure] = relationship(back_populates="versions")

@@ -118,12 +118,17 @@ def _build_steps(steps: Sequence[StepSpec], amount: decimal.Decimal,
 
 
 def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSpec], *,
-                     short_name: str = "", field: str = "") -> ProcedureVersion:
+                     short_name: str = "", field: str = "",
+                     fee: int | None = None) -> ProcedureVersion:
     """Create a procedure with its first version, or add a new version to an existing one.
 
     :param duration: the legal duration, e.g. ``"15 working days"``.
-    :raises ValidationError: a bad duration or step plan.
+    :param fee: fees and charges in đồng printed on the receipt (0: none; ``None``: not
+        configured, the receipt leaves a blank).
+    :raises ValidationError: a bad duration or step plan, a negative fee.
     """
+    if fee is not None and fee < 0:
+        raise ValidationError("the fee is an amount in đồng, 0 or more")
     try:
         amount, unit = parse_duration(duration)
     except ValueError as exc:
@@ -140,7 +145,7 @@ def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSp
         procedure.short_name = short_name or procedure.short_name
         number = procedure.versions[-1].version + 1 if procedure.versions else 1
     version = ProcedureVersion(procedure=procedure, version=number, duration_amount=amount,
-                               duration_unit=unit, steps=built)
+                               duration_unit=unit, steps=built, fee=fee)
     db.session.add(version)
     db.session.flush()
     log.info("procedure %s version %s saved", code, number)
