@@ -32,7 +32,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for group in (db_group, demo, office_group, station_group, device_group, user_group,
-                  procedure_group, calendar_group, print_labels_cmd):
+                  procedure_group, calendar_group, print_labels_cmd, forms_cmd):
         app.cli.add_command(group)
 
 
@@ -433,15 +433,18 @@ def procedure_group() -> None:
 @click.option("--duration", required=True, help='Legal duration, e.g. "15 working days"')
 @click.option("--step", "steps", multiple=True, required=True,
               help="NAME=STATION_OR_KIND:HOURS, in order, e.g. 'Thụ lý=DEPARTMENT:84'")
+@click.option("--fee", type=click.IntRange(min=0), default=None,
+              help="Fees and charges in đồng printed on the receipt (0: none); unset leaves "
+                   "a blank on the receipt")
 @with_appcontext
 @_fail_on_domain_error
 def procedure_add(code: str, name: str, short_name: str, field_name: str, duration: str,
-                  steps: tuple[str, ...]) -> None:
+                  steps: tuple[str, ...], fee: int | None) -> None:
     """Add a procedure, or a new version of an existing one."""
     from app.procedures.operations import create_procedure, parse_step
 
     version = create_procedure(code, name, duration, [parse_step(s) for s in steps],
-                               short_name=short_name, field=field_name)
+                               short_name=short_name, field=field_name, fee=fee)
     db.session.commit()
     click.echo(f"procedure {code} version {version.version} saved")
 
@@ -623,3 +626,72 @@ def print_labels_cmd(references: tuple[str, ...], out: str, layout: str | None,
     db.session.commit()
     Path(out).write_bytes(body)
     click.echo(f"{len(dossiers)} dossier(s) → {out} ({len(body)} bytes)")
+
+
+_PAPER_KINDS = ("original", "certified", "photo")
+
+
+@click.command("forms")
+@click.argument("form", type=click.Choice(["02", "03", "04"]))
+@click.argument("reference")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="PDF file to write")
+@click.option("--user", "username", default=None,
+              help="Record a new notice as this staff user (scope and roles as in the API); "
+                   "without it, the latest recorded one is reprinted")
+@click.option("--reason", default=None, help="Why (02, 03: the reason; 04: the delay)")
+@click.option("--item", "items", multiple=True,
+              help="02: a missing paper, NAME or NAME=original|certified|photo (repeatable)")
+@click.option("--new-due", "new_due", default=None,
+              help="04: the new appointment, ISO 8601 with offset, e.g. 2026-12-04T16:00+07:00")
+@with_appcontext
+@_fail_on_domain_error
+def forms_cmd(form: str, reference: str, out: str, username: str | None, reason: str | None,
+              items: tuple[str, ...], new_due: str | None) -> None:
+    """Print Mẫu 02 (supplement request), 03 (refusal) or 04 (apology) of a dossier.
+
+    With --user and --reason, records a new one first (02 also needs --item, 04 --new-due),
+    exactly as the API does; otherwise reprints the latest recorded one.
+    """
+    from app.auth.operations import get_user
+    from app.auth.tokens import Principal
+    from app.tracking import notices, printing
+    from app.tracking.models import NoticeKind
+    from app.tracking.operations import resolve_dossier
+
+    kind = NoticeKind(form)
+    if username is None:
+        if reason or items or new_due:
+            raise click.UsageError("recording a notice needs --user")
+        notice = notices.latest_notice(resolve_dossier(reference), kind)
+    else:
+        if not reason:
+            raise click.UsageError("recording a notice needs --reason")
+        user = get_user(username)
+        if user.role not in notices.ISSUERS[kind]:
+            allowed = " or ".join(sorted(r.value for r in notices.ISSUERS[kind]))
+            raise click.UsageError(f"Mẫu {form} is issued by {allowed}, not {user.role.value}")
+        principal = Principal(user=user)
+        dossier = resolve_dossier(reference, principal)
+        if kind is NoticeKind.SUPPLEMENT_REQUEST:
+            papers = []
+            for item in items:
+                name, _, paper = item.rpartition("=") if "=" in item else (item, "", "original")
+                if paper not in _PAPER_KINDS:
+                    msg = f"--item {item!r}: the kind is one of {', '.join(_PAPER_KINDS)}"
+                    raise click.UsageError(msg)
+                papers.append(notices.MissingPaper(name.strip(), paper))  # type: ignore[arg-type]
+            notice = notices.request_supplement(dossier, principal, papers, reason)
+        elif kind is NoticeKind.REFUSAL:
+            notice = notices.record_refusal(dossier, principal, reason)
+        else:
+            if new_due is None:
+                raise click.UsageError("Mẫu 04 needs --new-due")
+            when = dt.datetime.fromisoformat(new_due)
+            if when.tzinfo is None:
+                raise click.UsageError("--new-due needs a UTC offset, e.g. +07:00")
+            notice = notices.apologize(dossier, principal, reason, when.astimezone(dt.UTC))
+    body = printing.print_notice(notice).body
+    db.session.commit()
+    Path(out).write_bytes(body)
+    click.echo(f"Mẫu {form} of {notice.dossier.code} → {out} ({len(body)} bytes)")

@@ -1,4 +1,5 @@
-"""Pure rendering library for dossier labels, citizen receipts and control sheets.
+"""Pure rendering library for dossier labels, citizen receipts, control sheets and the
+desk's notices (Mẫu 02, 03, 04).
 
 Plain frozen dataclasses in, PDF (or ZPL) bytes out. No Flask or database imports.
 """
@@ -6,15 +7,27 @@ Plain frozen dataclasses in, PDF (or ZPL) bytes out. No Flask or database import
 from __future__ import annotations
 
 from .control_sheet import render_control_sheet
-from .data import ControlSheetData, FormConfig, HandoffRow, LabelData, ReceiptData
+from .data import (
+    ApologyData,
+    ControlSheetData,
+    FormConfig,
+    HandoffRow,
+    LabelData,
+    MissingPaper,
+    ReceiptData,
+    RefusalData,
+    SupplementRequestData,
+)
 from .errors import InvalidLabelData, LabelError, LabelFitError, LayoutError
 from .layout import LAYOUTS, Layout, RollLayout, SheetLayout, layout_from_spec
+from .notices import render_apology, render_refusal, render_supplement_request
 from .receipt import render_receipt
 from .render import render_calibration, render_labels
 from .zpl import render_zpl
 
 __all__ = [
     "LAYOUTS",
+    "ApologyData",
     "ControlSheetData",
     "FormConfig",
     "HandoffRow",
@@ -24,13 +37,19 @@ __all__ = [
     "LabelFitError",
     "Layout",
     "LayoutError",
+    "MissingPaper",
     "ReceiptData",
+    "RefusalData",
     "RollLayout",
     "SheetLayout",
+    "SupplementRequestData",
     "layout_from_spec",
+    "render_apology",
     "render_calibration",
     "render_control_sheet",
     "render_labels",
     "render_receipt",
+    "render_refusal",
+    "render_supplement_request",
     "render_zpl",
 ]

@@ -7,7 +7,7 @@ from datetime import tzinfo
 from reportlab.pdfgen.canvas import Canvas
 
 from . import text as tx
-from .data import VERDICT_TEXT, ControlSheetData, FormConfig, HandoffRow
+from .data import OVERALL_VERDICT_TEXT, VERDICT_TEXT, ControlSheetData, FormConfig, HandoffRow
 from .dates import long_datetime, resolve_tz
 from .errors import InvalidLabelData
 from .forms import LEFT, PAGE_H, RIGHT, Flow, draw_header
@@ -19,6 +19,7 @@ LEAD = SIZE * 1.3
 PAD = 1.5 * MM
 SIGN_SPACE = 11 * MM
 BLANK_ROWS = 4
+BLANK_TIME = ("… giờ … phút,", "ngày … tháng … năm ……")
 COLUMNS = (0.29, 0.32, 0.19, 0.20)
 HEADINGS = (
     "TÊN CƠ QUAN",
@@ -31,10 +32,13 @@ HEADINGS = (
 def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None) -> bytes:
     """Render the control sheet from the dossier's recorded handoffs.
 
-    One table row per handoff: "1. Giao: <giver>" / "2. Nhận: <receiver>", the hand-over
-    (and confirmation) times, the step's verdict and the note, with room for the two
-    signatures. The table continues on new pages with its heading repeated; with no
-    handoffs yet, blank rows are printed to fill in by hand.
+    Under the header's "<place>, ngày … tháng … năm …" line: the dossier's due date (the
+    first and the new one when it was moved) and its overall verdict. One table row per
+    handoff: "1. Giao: <giver>" / "2. Nhận: <receiver>", a label above rows that are no plain
+    handoff ("Yêu cầu bổ sung", "Nhận bổ sung"), the hand-over (and confirmation) times, the
+    step's verdict and the note, with room for the two signatures. The table continues on
+    new pages with its heading repeated; blank rows ("… giờ … phút, ngày … tháng … năm …")
+    follow for the handoffs still to come, to fill in by hand.
 
     :param data: the sheet's content.
     :param forms: titles, numbers and header wording (default: Circular 01/2018).
@@ -67,6 +71,10 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
         office_name=data.office_name,
         form_number=forms.control_form_number,
         copy_label="",
+        place=data.place,
+        dated=data.dated,
+        tz=tz,
+        blank_date=True,
     )
     flow.line(forms.control_title, tx.BOLD, 13, centered=True)
     flow.line(f"Mã hồ sơ: {data.official_code}", tx.BOLD, 11, centered=True)
@@ -74,15 +82,28 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
     flow.space(2 * MM)
     flow.field("Cơ quan (bộ phận) giải quyết hồ sơ:", data.handling_agency)
     flow.field("Cơ quan phối hợp giải quyết hồ sơ:", "; ".join(data.coordinating_agencies))
+    if data.due_at is not None:
+        if data.rescheduled and data.original_due_at is not None:
+            flow.field(
+                "Thời hạn trả kết quả:",
+                long_datetime(data.original_due_at, tz),
+                value_font=tx.REGULAR,
+            )
+            flow.field("Hẹn lại:", long_datetime(data.due_at, tz), indent=6 * MM)
+        else:
+            flow.field("Thời hạn trả kết quả:", long_datetime(data.due_at, tz))
+    if data.verdict is not None:
+        flow.field("Kết quả giải quyết hồ sơ:", OVERALL_VERDICT_TEXT[data.verdict])
     flow.space(3 * MM)
     flow.need(_heading_height(widths) + 30 * MM)
     _heading_row(flow, widths)
-    if data.steps:
-        for step in data.steps:
-            _step_row(flow, widths, step, tz)
-    else:
-        for _ in range(BLANK_ROWS):
-            _blank_row(flow, widths)
+    for step in data.steps:
+        _step_row(flow, widths, step, tz)
+    blanks = data.blank_rows
+    if blanks is None:
+        blanks = 0 if data.steps else BLANK_ROWS
+    for _ in range(blanks):
+        _blank_row(flow, widths)
     return finish(canvas, buf)
 
 
@@ -132,11 +153,11 @@ def _step_row(flow: Flow, widths: list[float], step: HandoffRow, tz: tzinfo) -> 
     times = [(tx.REGULAR, f"Giao: {long_datetime(step.handed_at, tz)}")]
     if step.received_at is not None:
         times.append((tx.REGULAR, f"Nhận: {long_datetime(step.received_at, tz)}"))
+    who = [(tx.REGULAR, f"1. Giao: {step.giver}"), (tx.REGULAR, f"2. Nhận: {step.receiver}")]
+    if step.label:
+        who.insert(0, (tx.BOLD, step.label))
     cells = [
-        _cell_lines(
-            [(tx.REGULAR, f"1. Giao: {step.giver}"), (tx.REGULAR, f"2. Nhận: {step.receiver}")],
-            widths[0],
-        ),
+        _cell_lines(who, widths[0]),
         _cell_lines(times, widths[1]),
         _cell_lines([(tx.BOLD, VERDICT_TEXT[step.verdict])] if step.verdict else [], widths[2]),
         _cell_lines([(tx.REGULAR, step.note)] if step.note else [], widths[3]),
@@ -177,9 +198,10 @@ def _blank_row(flow: Flow, widths: list[float]) -> None:
     canvas.drawString(LEFT + PAD, top - PAD - LEAD + 0.3 * SIZE, "1. Giao:")
     canvas.drawString(LEFT + PAD, top - PAD - 2 * LEAD + 0.3 * SIZE, "2. Nhận:")
     x = LEFT + widths[0]
-    canvas.drawString(x + PAD, top - PAD - LEAD + 0.3 * SIZE, "…giờ…phút, ngày…/…/……")
+    for i, part in enumerate(BLANK_TIME, start=1):
+        canvas.drawString(x + PAD, top - PAD - i * LEAD + 0.3 * SIZE, part)
     canvas.setFont(tx.ITALIC, SIZE - 1)
-    y = top - PAD - 2 * LEAD + 0.3 * SIZE
+    y = top - PAD - 3 * LEAD + 0.3 * SIZE
     canvas.drawCentredString(x + widths[1] / 4, y, "Người giao")
     canvas.drawCentredString(x + 3 * widths[1] / 4, y, "Người nhận")
     flow.y = top - height

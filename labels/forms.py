@@ -131,11 +131,13 @@ def draw_header(
     place: str = "",
     dated: datetime | None = None,
     tz: tzinfo | None = None,
+    blank_date: bool = False,
 ) -> float:
     """Draw the national header of an administrative form; return the y below it.
 
     Left: agency, then office (bold, underlined). Right: the national title and motto
-    (underlined) and, when given, the "<place>, ngày … tháng … năm …" line. The form
+    (underlined) and, when given, the "<place>, ngày … tháng … năm …" line (with
+    ``blank_date`` and no date, the line is printed with dots to fill in by hand). The form
     number and the copy ("Liên 1: Lưu") go in the top-right corner.
     """
     size = 10.0
@@ -181,9 +183,12 @@ def draw_header(
     half = tx.width(forms.motto, tx.BOLD, size + 1) / 2
     canvas.line(right_centre - half, y - 3, right_centre + half, y - 3)
     y -= 3
-    if dated is not None and tz is not None:
+    when = long_date(dated, tz) if dated is not None and tz is not None else ""
+    if not when and blank_date:
+        when = "ngày …… tháng …… năm ……"
+    if when:
         y -= size * 1.6
         canvas.setFont(tx.ITALIC, size)
-        date_line = f"{place}, {long_date(dated, tz)}" if place else long_date(dated, tz)
+        date_line = f"{place or '…………'}, {when}" if place or blank_date else when
         canvas.drawCentredString(right_centre, y, tx.ellipsize(date_line, tx.ITALIC, size, right_w))
     return min(y, left_bottom) - 6 * MM

@@ -26,9 +26,11 @@ def render_receipt(data: ReceiptData, forms: FormConfig | None = None) -> bytes:
     """Render the receipt, one full copy per entry of ``forms.receipt_copies``.
 
     Each copy ("Liên 1: Lưu", "Liên 2: Giao người nộp hồ sơ") starts on a new A4 page and
-    flows onto further pages if the list of documents is long. Each carries a Code 128
-    of the tracking number and a QR code of the lookup URL, with the dossier code and
-    the secret printed as text for manual entry.
+    flows onto further pages if the list of documents is long. Every copy carries a Code 128
+    of the tracking number, captioned "Số theo dõi"; only the citizen's copy
+    (:attr:`FormConfig.citizen_copy_index`) carries the lookup secret and its QR code: the
+    others travel with the file, through many hands. When the appointment was moved, both
+    the first one and the new one ("Hẹn lại") are printed.
 
     :param data: the receipt's content.
     :param forms: titles, numbers and header wording (default: Circular 01/2018).
@@ -41,14 +43,19 @@ def render_receipt(data: ReceiptData, forms: FormConfig | None = None) -> bytes:
     forms = FormConfig() if forms is None else forms
     canvas, buf = new_canvas((210 * MM, 297 * MM), forms.receipt_title.capitalize())
     canvas.setSubject(data.official_code)
-    # The copies differ only in their "Liên" line: draw the content once, as one PDF form
-    # per page, and place it on every copy's pages. Half the drawing, half the file.
-    pages = _draw_content(canvas, data, forms)
+    # The file copies are identical but for their "Liên" line: each variant (citizen's,
+    # file's) is drawn once, as one PDF form per page, and placed on every copy's pages.
+    citizen = forms.citizen_copy_index
+    variants = {
+        with_secret: _draw_content(canvas, data, forms, with_secret=with_secret)
+        for with_secret in sorted({i == citizen for i in range(len(forms.receipt_copies))})
+    }
     for index, copy_label in enumerate(forms.receipt_copies):
-        for page in range(pages):
+        with_secret = index == citizen
+        for page in range(variants[with_secret]):
             if index or page:
                 canvas.showPage()
-            canvas.doForm(f"receipt-page-{page}")
+            canvas.doForm(_form_name(with_secret, page))
             canvas.setFont(tx.ITALIC, 8.5)
             corner = f"{forms.receipt_form_number} — {copy_label}"
             if page:
@@ -57,15 +64,21 @@ def render_receipt(data: ReceiptData, forms: FormConfig | None = None) -> bytes:
     return finish(canvas, buf)
 
 
-def _draw_content(canvas: Canvas, data: ReceiptData, forms: FormConfig) -> int:
-    """Draw the receipt into forms ``receipt-page-<n>``; return the number of pages."""
+def _form_name(with_secret: bool, page: int) -> str:
+    return f"receipt-{'citizen' if with_secret else 'file'}-page-{page}"
+
+
+def _draw_content(
+    canvas: Canvas, data: ReceiptData, forms: FormConfig, *, with_secret: bool
+) -> int:
+    """Draw one variant of the receipt into PDF forms; return its number of pages."""
     tz = resolve_tz(forms.tz)
 
     def next_form() -> None:
         canvas.endForm()
-        canvas.beginForm(f"receipt-page-{flow.pages}")
+        canvas.beginForm(_form_name(with_secret, flow.pages))
 
-    canvas.beginForm("receipt-page-0")
+    canvas.beginForm(_form_name(with_secret, 0))
     flow = Flow(canvas, lambda flow: None, break_page=next_form)
     flow.y = draw_header(
         canvas,
@@ -96,24 +109,35 @@ def _draw_content(canvas: Canvas, data: ReceiptData, forms: FormConfig) -> int:
     flow.field("2. Số lượng hồ sơ:", f"{data.copies_count:02d} (bộ)")
     flow.field("3. Thời gian giải quyết hồ sơ theo quy định:", data.legal_duration)
     flow.field("4. Thời gian nhận hồ sơ:", long_datetime(data.received_at, tz))
-    flow.field("5. Thời gian trả kết quả giải quyết hồ sơ:", long_datetime(data.due_at, tz))
+    if data.rescheduled and data.original_due_at is not None:
+        flow.field(
+            "5. Thời gian trả kết quả giải quyết hồ sơ:",
+            long_datetime(data.original_due_at, tz),
+            value_font=tx.REGULAR,
+        )
+        flow.field("Hẹn lại:", long_datetime(data.due_at, tz), indent=6 * MM)
+    else:
+        flow.field("5. Thời gian trả kết quả giải quyết hồ sơ:", long_datetime(data.due_at, tz))
     flow.field("6. Đăng ký nhận kết quả tại:", data.return_method)
     book = (
         f"Vào Sổ theo dõi hồ sơ, Quyển số: {data.book_number or '……'}, "
         f"Số thứ tự: {data.book_serial or '……'}"
     )
     flow.line(book)
-    if data.fee:
-        flow.field("Phí, lệ phí:", data.fee)
+    flow.field("Phí, lệ phí (nếu có):", data.fee)
     flow.space(3 * MM)
-    _draw_codes(flow, data)
+    _draw_codes(flow, data, with_secret=with_secret)
     _draw_signatures(flow, data)
     canvas.endForm()
     return flow.pages
 
 
-def _draw_codes(flow: Flow, data: ReceiptData) -> None:
-    """A framed block: Code 128 of the tracking number, lookup text, QR of the lookup URL."""
+def _draw_codes(flow: Flow, data: ReceiptData, *, with_secret: bool) -> None:
+    """A framed block: Code 128 of the tracking number ("Số theo dõi"), lookup text and, on
+    the citizen's copy only, the secret and the QR of the lookup URL.
+
+    The block has the same height on every copy, so the copies' pages break alike.
+    """
     dot = 72 / LASER_DPI
     qr = qr_matrix(data.lookup_url)
     qr_module = QR_MODULE_DOTS * dot
@@ -129,7 +153,7 @@ def _draw_codes(flow: Flow, data: ReceiptData) -> None:
     text_w = qr_x - qr_quiet - text_x
     parts = urlsplit(data.lookup_url)
     site = f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
-    paragraphs: list[tuple[str, str, float]] = [
+    citizen: list[tuple[str, str, float]] = [
         (tx.BOLD, "TRA CỨU TÌNH TRẠNG HỒ SƠ", 9.5),
         (tx.REGULAR, "Quét mã QR bằng điện thoại, hoặc vào trang", 8.5),
         (tx.REGULAR, site, 8.5),
@@ -138,28 +162,49 @@ def _draw_codes(flow: Flow, data: ReceiptData) -> None:
         (tx.BOLD, f"Mã bí mật: {data.lookup_secret}", 9.5),
         (tx.ITALIC, "Giữ kín mã bí mật: ai có mã này xem được hồ sơ.", 7.5),
     ]
-    lines = [
-        (font, size, part)
-        for font, line, size in paragraphs
-        for part in tx.wrap(line, font, size, text_w)
+    on_file: list[tuple[str, str, float]] = [
+        (tx.BOLD, "LIÊN LƯU THEO HỒ SƠ", 9.5),
+        (tx.BOLD, f"Mã hồ sơ: {data.official_code}", 9.5),
+        (tx.BOLD, f"Số theo dõi: {data.tracking_number}", 9.5),
+        (tx.ITALIC, "Mã bí mật tra cứu chỉ in trên liên giao người nộp hồ sơ.", 7.5),
     ]
-    text_h = sum(size * 1.3 for _, size, _ in lines)
-    block_h = max(qr_side + 2 * qr_quiet, text_h + 6 * MM, bars_h + 10 * MM)
+
+    def wrapped(
+        paragraphs: list[tuple[str, str, float]], width: float
+    ) -> list[tuple[str, float, str]]:
+        return [
+            (font, size, part)
+            for font, line, size in paragraphs
+            for part in tx.wrap(line, font, size, width)
+        ]
+
+    citizen_lines = wrapped(citizen, text_w)
+    text_h = sum(size * 1.3 for _, size, _ in citizen_lines)
+    caption = 8.0
+    block_h = max(qr_side + 2 * qr_quiet, text_h + 6 * MM, bars_h + 14 * MM)
     flow.need(block_h)
     canvas = flow.canvas
     top = flow.y
     bottom = top - block_h
     canvas.setLineWidth(0.4)
     canvas.roundRect(LEFT, bottom, RIGHT - LEFT, block_h, 2 * MM)
-    draw_matrix(
-        canvas,
-        MatrixOp(qr_x, top - qr_quiet - qr_side, qr_module, QR_MODULE_DOTS, qr, data.lookup_url),
-        0,
-        0,
-        dot,
-        PAGE_H,
-    )
-    bars_y = top - 4 * MM - bars_h
+    if with_secret:
+        lines = citizen_lines
+        draw_matrix(
+            canvas,
+            MatrixOp(
+                qr_x, top - qr_quiet - qr_side, qr_module, QR_MODULE_DOTS, qr, data.lookup_url
+            ),
+            0,
+            0,
+            dot,
+            PAGE_H,
+        )
+    else:
+        lines = wrapped(on_file, RIGHT - 3 * MM - text_x)
+    canvas.setFont(tx.REGULAR, caption)
+    canvas.drawCentredString(bars_x + symbol_w / 2, top - 4 * MM - caption, "Số theo dõi")
+    bars_y = top - 5.5 * MM - caption - bars_h
     draw_bars(
         canvas,
         BarsOp(bars_x, bars_y, bars_h, module, CODE_MODULE_DOTS, widths, data.tracking_number),

@@ -45,6 +45,19 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
         (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
     ("GET", "/api/v1/dossiers/<reference>/control-sheet.pdf", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
+    # The desk's notices: Mẫu 02 and 03 by reception (or admin), Mẫu 04 by a leader too.
+    ("POST", "/api/v1/dossiers/<reference>/supplement-request", ""):
+        (401, 401, 403, 201, 403, 403, 403, 201, 403, 404),
+    ("POST", "/api/v1/dossiers/<reference>/refusal", ""):
+        (401, 401, 403, 201, 403, 403, 403, 201, 403, 404),
+    ("POST", "/api/v1/dossiers/<reference>/apology", ""):
+        (401, 401, 403, 201, 403, 201, 403, 201, 403, 404),
+    ("GET", "/api/v1/dossiers/<reference>/forms/02.pdf", ""):
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
+    ("GET", "/api/v1/dossiers/<reference>/forms/03.pdf", ""):
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
+    ("GET", "/api/v1/dossiers/<reference>/forms/04.pdf", ""):
+        (401, 401, 403, 200, 403, 200, 403, 200, 403, 404),
     ("GET", "/api/v1/dossiers/<reference>/barcode.svg", ""):
         (401, 401, 200, 200, 200, 200, 200, 200, 404, 404),
     ("POST", "/api/v1/labels", ""):
@@ -151,6 +164,37 @@ def _post(path: str) -> Callable[[Any, World, str], int | str]:
     return call
 
 
+NOTICES: dict[str, dict[str, Any]] = {
+    "supplement-request": {"items": [{"name": "Giấy chứng sinh"}], "reason": "Thiếu"},
+    "refusal": {"reason": "Không thuộc thẩm quyền"},
+    "apology": {"reason": "Chờ xác minh", "new_due_at": "2030-01-07T16:00:00+07:00"},
+}
+FORM_OF = {"02": "supplement-request", "03": "refusal", "04": "apology"}
+
+
+def _notice(kind: str) -> Callable[[Any, World, str], int | str]:
+    def call(client, world: World, caller: str) -> int | str:
+        d = world.dossier(client)
+        return client.post(f"/api/v1/dossiers/{d['code']}/{kind}",  # type: ignore[no-any-return]
+                           json=NOTICES[kind], headers=world.headers(caller)).status_code
+
+    return call
+
+
+def _form(number: str) -> Callable[[Any, World, str], int | str]:
+    """Reprint a notice that reception (a leader for Mẫu 04) issued."""
+    def call(client, world: World, caller: str) -> int | str:
+        d = world.dossier(client)
+        kind = FORM_OF[number]
+        issued = client.post(f"/api/v1/dossiers/{d['code']}/{kind}", json=NOTICES[kind],
+                             headers=world.headers("leader" if number == "04" else "reception"))
+        assert issued.status_code == 201, issued.get_json()
+        return client.get(f"/api/v1/dossiers/{d['code']}/forms/{number}.pdf",  # type: ignore[no-any-return]
+                          headers=world.headers(caller)).status_code
+
+    return call
+
+
 def _labels(client, world: World, caller: str) -> int | str:
     d = world.dossier(client)
     return client.post("/api/v1/labels", json={"dossiers": [d["code"]]},  # type: ignore[no-any-return]
@@ -165,6 +209,10 @@ def _request(key: tuple[str, str, str]) -> Callable[[Any, World, str], int | str
         return _intake(variant == "existing code")
     if rule == "/api/v1/labels":
         return _labels
+    if rule.rsplit("/", 1)[-1] in NOTICES:
+        return _notice(rule.rsplit("/", 1)[-1])
+    if "/forms/" in rule:
+        return _form(rule.rsplit("/", 1)[-1].removesuffix(".pdf"))
     if method == "POST":
         return _post(rule)
     assert method == "GET", key

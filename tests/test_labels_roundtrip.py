@@ -281,7 +281,7 @@ def test_custom_grid_with_offsets_round_trips() -> None:
         assert zx_1d == zbar == {label.tracking_number}
 
 
-def test_receipt_codes_decode_on_both_copies() -> None:
+def test_receipt_barcode_on_both_copies_and_secret_qr_on_the_citizens_only() -> None:
     receipt = ReceiptData(
         official_code="000.00.19.H12-261122-0001",
         tracking_number="261122000123",
@@ -296,11 +296,12 @@ def test_receipt_codes_decode_on_both_copies() -> None:
     )
     pages = rasterise(render_receipt(receipt), 300)
     assert len(pages) == 2
-    for page in pages:
+    # Liên 1 travels with the file: the lookup secret (the QR) is on Liên 2 only.
+    for page, qr in zip(pages, (set(), {receipt.lookup_url}), strict=True):
         for variant in (page, degrade(page)):
             zx_1d, zbar, zx_qr = decode_both(variant)
             assert zx_1d == zbar == {receipt.tracking_number}
-            assert zx_qr == {receipt.lookup_url}
+            assert zx_qr == qr
 
 
 # --- ZPL, through a small interpreter of the commands the renderer emits -------------------

@@ -139,3 +139,20 @@ def test_office_default_printer_switches_labels_to_zpl(app, client, office: Offi
     bulk = client.post("/api/v1/labels", headers=office.headers("reception"),
                        json={"dossiers": [d["code"]]})
     assert bulk.data.startswith(b"^XA")
+
+
+def test_receipt_of_a_same_day_procedure_states_its_cut_off(app, client, office: Office):
+    import decimal
+
+    from app.db import db
+    from app.procedures.operations import StepSpec, create_procedure
+
+    with app.app_context():
+        create_procedure("1.000894", "Chứng thực bản sao", "same day, cutoff 15:00",
+                         [StepSpec("Chứng thực", decimal.Decimal("1"), station="DESK")])
+        db.session.commit()
+    d = office.intake(client, procedure="1.000894")
+    response = get(client, office, f"/api/v1/dossiers/{d['code']}/receipt.pdf")
+    assert response.status_code == 200
+    assert "Trong ngày (nhận sau 15 giờ 00 trả vào ngày làm việc tiếp theo)" in \
+        pdf_text(response.data)

@@ -52,6 +52,9 @@ class ProcedureVersion(Base):
         sa.Enum(DurationUnit, native_enum=False, length=32))
     # Same-day procedures only: received after this local time, due the next working day.
     same_day_cutoff: Mapped[dt.time | None] = mapped_column(sa.Time())
+    # "Phí, lệ phí" in đồng as the receipt prints it: 0 is "Không"; None is not configured
+    # (the receipt leaves a blank; fees that vary per case are set per dossier at intake).
+    fee: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[created_at]
 
     procedure: Mapped[Procedure] = relationship(back_populates="versions")

@@ -144,14 +144,19 @@ def _build_steps(steps: Sequence[StepSpec], duration: LegalDuration) -> list[Pro
 
 
 def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSpec], *,
-                     short_name: str = "", field: str = "") -> ProcedureVersion:
+                     short_name: str = "", field: str = "",
+                     fee: int | None = None) -> ProcedureVersion:
     """Create a procedure with its first version, or add a new version to an existing one.
 
     :param duration: the legal duration, e.g. ``"15 working days"``, ``"30 calendar days"``
         or ``"same day, cutoff 15:00"`` (see :func:`app.worktime.parse_duration`).
-    :raises ValidationError: a bad duration, or a step plan whose budgets do not fit in the
-        duration (:func:`legal_hours`).
+    :param fee: fees and charges in đồng printed on the receipt (0: none; ``None``: not
+        configured, the receipt leaves a blank).
+    :raises ValidationError: a bad duration, a step plan whose budgets do not fit in the
+        duration (:func:`legal_hours`), a negative fee.
     """
+    if fee is not None and fee < 0:
+        raise ValidationError("the fee is an amount in đồng, 0 or more")
     try:
         legal = parse_duration(duration)
     except ValueError as exc:
@@ -169,7 +174,7 @@ def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSp
         number = procedure.versions[-1].version + 1 if procedure.versions else 1
     version = ProcedureVersion(procedure=procedure, version=number,
                                duration_amount=legal.amount, duration_unit=legal.unit,
-                               same_day_cutoff=legal.cutoff, steps=built)
+                               same_day_cutoff=legal.cutoff, steps=built, fee=fee)
     db.session.add(version)
     db.session.flush()
     log.info("procedure %s version %s saved", code, number)

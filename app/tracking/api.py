@@ -18,15 +18,17 @@ from app.extensions import lookup_limit
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
+from app.tracking import notices, printing, read_models, schemas
 from app.tracking import operations as ops
-from app.tracking import printing, read_models, schemas
-from app.tracking.models import Dossier
+from app.tracking.models import Dossier, DossierNotice, NoticeKind
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 INTAKE_ROLES = (Role.RECEPTION, Role.ADMIN)
 # The receipt carries the applicant's data and the lookup secret: reprinted by reception only.
 RECEIPT_ROLES = (Role.RECEPTION, Role.ADMIN)
+DESK_NOTICE_ROLES = notices.ISSUERS[NoticeKind.REFUSAL]
+APOLOGY_ROLES = notices.ISSUERS[NoticeKind.APOLOGY]
 _ERRORS_404 = (404,)
 
 
@@ -84,7 +86,7 @@ def _intake_command(body: schemas.IntakeIn) -> ops.IntakeCommand:
                                 address=applicant.address or "", email=applicant.email or ""),
         receiving_office=user.office, competent_office=competent,
         documents=[d for d in body.documents if d], copies=body.copies,
-        return_method=body.return_method or "", note=body.note or "",
+        return_method=body.return_method or "", note=body.note or "", fee=body.fee,
         station=station, received_by=user, code=body.code.upper() if body.code else None,
         received_at=body.received_at, due_at=body.due_at)
 
@@ -199,6 +201,110 @@ def dossier_control_sheet(reference: str) -> ResponseReturnValue:
     (it names the applicant and every handler)."""
     return _send(printing.print_control_sheet(
         ops.resolve_dossier(reference, current_principal())))
+
+
+_FORM_ENDPOINTS = {NoticeKind.SUPPLEMENT_REQUEST: "api.dossier_form_02",
+                   NoticeKind.REFUSAL: "api.dossier_form_03",
+                   NoticeKind.APOLOGY: "api.dossier_form_04"}
+
+
+def _notice_answer(notice: DossierNotice) -> ResponseReturnValue:
+    dossier = notice.dossier
+    tz = calendar_for(dossier.receiving_office).tz
+    pdf = url_for(_FORM_ENDPOINTS[notice.kind], reference=dossier.code)
+    receipt = url_for("api.dossier_receipt", reference=dossier.code) \
+        if notice.kind is NoticeKind.APOLOGY else None
+    payload = schemas.NoticeOut(
+        code=dossier.code, form=notice.kind.value,  # type: ignore[arg-type]
+        issued_at=schemas.iso(notice.issued_at, tz) or "", status=dossier.status.name.lower(),
+        due_at=schemas.iso(dossier.due_at, tz) or "",
+        links=schemas.NoticeLinksOut(pdf=pdf, receipt=receipt))
+    response = jsonify(payload.model_dump(mode="json", exclude_none=True))
+    response.status_code = 201
+    response.headers["Location"] = pdf
+    return response
+
+
+@bp.post("/dossiers/<reference>/supplement-request")
+@spec(body=schemas.SupplementRequestIn, responses={201: schemas.NoticeOut},
+      security=staff(DESK_NOTICE_ROLES), errors=(409,))
+def request_supplement(reference: str, body: schemas.SupplementRequestIn) -> ResponseReturnValue:
+    """Ask the citizen for missing papers (Mẫu 02); the clock pauses.
+
+    Records the request with its papers and reason, and a ``request_supplement`` scan at the
+    caller's reception station unless the dossier already waits for a supplement. The form
+    is at ``links.pdf``. 409 once the dossier is finished.
+    """
+    principal = current_principal()
+
+    def work() -> DossierNotice:
+        dossier = ops.resolve_dossier(reference, principal)
+        return notices.request_supplement(
+            dossier, principal, [notices.MissingPaper(i.name, i.kind) for i in body.items],
+            body.reason)
+
+    return _notice_answer(commit_with_retry(work))
+
+
+@bp.post("/dossiers/<reference>/refusal")
+@spec(body=schemas.RefusalIn, responses={201: schemas.NoticeOut},
+      security=staff(DESK_NOTICE_ROLES), errors=(409,))
+def refuse_dossier(reference: str, body: schemas.RefusalIn) -> ResponseReturnValue:
+    """Record why the desk does not accept the dossier (Mẫu 03); the form is at ``links.pdf``.
+
+    409 once the dossier is being processed or finished.
+    """
+    principal = current_principal()
+
+    def work() -> DossierNotice:
+        return notices.record_refusal(ops.resolve_dossier(reference, principal), principal,
+                                      body.reason)
+
+    return _notice_answer(commit_with_retry(work))
+
+
+@bp.post("/dossiers/<reference>/apology")
+@spec(body=schemas.ApologyIn, responses={201: schemas.NoticeOut},
+      security=staff(APOLOGY_ROLES), errors=(409,))
+def apologize(reference: str, body: schemas.ApologyIn) -> ResponseReturnValue:
+    """Apologise for a late result and give a new appointment (Mẫu 04).
+
+    The dossier's ``due_at`` moves to ``new_due_at`` (later than the current one, else 422);
+    the receipt reprint then shows the first appointment and the new one ("Hẹn lại").
+    """
+    principal = current_principal()
+
+    def work() -> DossierNotice:
+        return notices.apologize(ops.resolve_dossier(reference, principal), principal,
+                                 body.reason, body.new_due_at)
+
+    return _notice_answer(commit_with_retry(work))
+
+
+def _print_latest(reference: str, kind: NoticeKind) -> ResponseReturnValue:
+    dossier = ops.resolve_dossier(reference, current_principal())
+    return _send(printing.print_notice(notices.latest_notice(dossier, kind)))
+
+
+@bp.get("/dossiers/<reference>/forms/02.pdf")
+@spec(responses={200: _PDF}, security=staff(DESK_NOTICE_ROLES))
+def dossier_form_02(reference: str) -> ResponseReturnValue:
+    """The latest supplement request (Mẫu 02) of the dossier; 404 when none was made."""
+    return _print_latest(reference, NoticeKind.SUPPLEMENT_REQUEST)
+
+
+@bp.get("/dossiers/<reference>/forms/03.pdf")
+@spec(responses={200: _PDF}, security=staff(DESK_NOTICE_ROLES))
+def dossier_form_03(reference: str) -> ResponseReturnValue:
+    """The refusal (Mẫu 03) of the dossier; 404 when none was recorded."""
+    return _print_latest(reference, NoticeKind.REFUSAL)
+
+
+@bp.get("/dossiers/<reference>/forms/04.pdf")
+@spec(responses={200: _PDF}, security=staff(APOLOGY_ROLES))
+def dossier_form_04(reference: str) -> ResponseReturnValue:
+    """The latest apology and new appointment (Mẫu 04) of the dossier; 404 when none."""
+    return _print_latest(reference, NoticeKind.APOLOGY)
 
 
 @bp.get("/dossiers/<reference>/barcode.svg")

@@ -103,6 +103,8 @@ class Dossier(Base):
     documents: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     copies: Mapped[int] = mapped_column(default=1)
     return_method: Mapped[str] = mapped_column(sa.String(100), default="")
+    # The fee in đồng set at intake, overriding the procedure version's (None: the version's).
+    fee: Mapped[int | None] = mapped_column(sa.BigInteger)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     upstream: Mapped[bool] = mapped_column(default=False)
 
@@ -219,6 +221,44 @@ class RefusedScan(Base):
 
     def __repr__(self) -> str:
         return f"<RefusedScan {self.uuid} {self.reason}>"
+
+
+class NoticeKind(enum.Enum):
+    """The desk's notices to the citizen, by their Circular 01/2018 form number (value)."""
+
+    SUPPLEMENT_REQUEST = "02"
+    REFUSAL = "03"
+    APOLOGY = "04"
+
+
+class DossierNotice(Base):
+    """A notice handed to the citizen: a supplement request (Mẫu 02) with its missing papers,
+    a refusal (Mẫu 03) or an apology with a new appointment (Mẫu 04), kept to be reprinted.
+
+    Append-only: a second request or apology is a new row; the forms reprint the latest.
+    """
+
+    __tablename__ = "dossier_notice"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(sa.Enum(NoticeKind, native_enum=False, length=32))
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    # Mẫu 02: [{"name": ..., "kind": "original" | "certified" | "photo"}].
+    items: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    # Mẫu 04: the appointment missed and the new one; the supplement wait (paused hours) at
+    # the time, so that only a later wait moves the new appointment.
+    previous_due_at: Mapped[dt.datetime | None]
+    new_due_at: Mapped[dt.datetime | None]
+    paused_hours_at: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    issued_at: Mapped[dt.datetime]
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    dossier: Mapped[Dossier] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<DossierNotice {self.kind.value} {self.dossier_id}>"
 
 
 class DailySerial(Base):

@@ -39,7 +39,15 @@ from app.tracking.codes import (
     parse_reference,
     upstream_code,
 )
-from app.tracking.models import DailySerial, Dossier, DossierStatus, ScanAction, ScanEvent
+from app.tracking.models import (
+    DailySerial,
+    Dossier,
+    DossierNotice,
+    DossierStatus,
+    NoticeKind,
+    ScanAction,
+    ScanEvent,
+)
 from app.worktime import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -139,6 +147,8 @@ class IntakeCommand:
     copies: int = 1
     return_method: str = ""
     note: str = ""
+    # Fees in đồng for this dossier, overriding the procedure version's (None: the version's).
+    fee: int | None = None
     station: Station | None = None
     received_by: User | None = None
     # Set when the dossier was registered upstream (the one-door system) and is only followed.
@@ -232,7 +242,8 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
         applicant_name=req.applicant.name, applicant_phone=req.applicant.phone,
         applicant_id_number=req.applicant.id_number, applicant_address=req.applicant.address,
         applicant_email=req.applicant.email, documents=list(req.documents), copies=req.copies,
-        return_method=req.return_method, note=req.note, upstream=req.code is not None,
+        return_method=req.return_method, note=req.note, fee=req.fee,
+        upstream=req.code is not None,
         received_at=received_at, base_due_at=due, due_at=due, status=DossierStatus.NEW,
         lookup_nonce=nonce, lookup_secret_hash=_hash_secret(_secret_for(code, nonce)),
     )
@@ -309,7 +320,24 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.sent_to_office_id = s.sent_to_office_id
     if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
-        d.due_at = moved_due_at(d.base_due_at, s.paused_hours, calendar())
+        # The wait moves the appointment in force by the same working time (an apology's new
+        # appointment counts only the wait after it).
+        anchor, counted = appointment_anchor(d)
+        d.due_at = moved_due_at(anchor, max(s.paused_hours - counted, decimal.Decimal(0)),
+                                calendar())
+
+
+def appointment_anchor(dossier: Dossier) -> tuple[dt.datetime, decimal.Decimal]:
+    """The appointment a supplement wait moves, and the wait already counted in it: the
+    latest apology's new appointment, else the first one (``base_due_at``) with none."""
+    latest = db.session.execute(
+        sa.select(DossierNotice.new_due_at, DossierNotice.paused_hours_at)
+        .where(DossierNotice.dossier_id == dossier.id,
+               DossierNotice.kind == NoticeKind.APOLOGY)
+        .order_by(DossierNotice.id.desc()).limit(1)).one_or_none()
+    if latest is None or latest.new_due_at is None:
+        return dossier.base_due_at, decimal.Decimal(0)
+    return latest.new_due_at, latest.paused_hours_at or decimal.Decimal(0)
 
 
 def moved_due_at(base_due_at: dt.datetime, paused_hours: decimal.Decimal,

@@ -1,9 +1,9 @@
-"""Builds the labels library's plain data from dossiers and renders labels, receipts and
-control sheets for the API and the CLI. The only module of the server that imports ``labels``."""
+"""Builds the labels library's plain data from dossiers and renders labels, receipts, control
+sheets and the desk's notices (Mẫu 02, 03, 04) for the API and the CLI. The only module of the
+server that imports ``labels``."""
 
 from __future__ import annotations
 
-import decimal
 import io
 import json
 from collections.abc import Sequence
@@ -13,17 +13,15 @@ from typing import Any, Literal
 from flask import current_app
 
 import labels
-from app.db import utcnow
+from app.auth.models import Role
 from app.errors import ValidationError
 from app.offices.models import Office, PrinterType, StationKind
-from app.offices.operations import calendar_for
+from app.procedures.operations import plan_of
 from app.tracking import operations as ops
 from app.tracking import queries
-from app.tracking.models import Dossier
-from app.worktime import DurationUnit
+from app.tracking.models import Dossier, DossierNotice, NoticeKind, ScanAction
+from app.worktime import vietnamese_duration
 
-_UNIT_VI = {DurationUnit.WORKING_HOURS: "giờ làm việc", DurationUnit.WORKING_DAYS: "ngày làm việc",
-            DurationUnit.CALENDAR_DAYS: "ngày"}
 _FLAG_VI = {"after_close": "Quét sau khi đã trả kết quả", "off_plan": "Ngoài quy trình",
             "before_receipt": "Thời gian quét trước khi tiếp nhận",
             "no_pending_supplement": "Không có yêu cầu bổ sung đang chờ",
@@ -59,12 +57,6 @@ def unprintable(text: str) -> str | None:
     supported = labels.text.supported_codepoints()
     return next((ch for ch in text if ord(ch) not in supported or not ch.isprintable()
                  and ch not in "\n\t"), None)
-
-
-def vietnamese_duration(amount: decimal.Decimal, unit: DurationUnit) -> str:
-    """``15 ngày làm việc``, ``4 giờ làm việc``, ``0,5 ngày làm việc``: as the receipt says."""
-    number = f"{amount.normalize():f}".replace(".", ",")
-    return f"{number} {_UNIT_VI[unit]}"
 
 
 def forms_for(office: Office) -> labels.FormConfig:
@@ -125,8 +117,25 @@ def print_labels(dossiers: Sequence[Dossier], *, layout: str | None = None,
     return Printed(body, "application/pdf", f"{name}.pdf")
 
 
+def fee_text(dossier: Dossier) -> str:
+    """"Phí, lệ phí" as the receipt prints it: ``50.000 đồng``, ``Không``, or "" (a blank to
+    fill in) when neither the dossier nor its procedure version says."""
+    fee = dossier.fee if dossier.fee is not None else dossier.procedure_version.fee
+    if fee is None:
+        return ""
+    if fee == 0:
+        return "Không"
+    return f"{fee:,} đồng".replace(",", ".")
+
+
+def _original_due(dossier: Dossier) -> Any:
+    """The first appointment when it was moved (the forms print both), else None."""
+    return dossier.base_due_at if dossier.base_due_at != dossier.due_at else None
+
+
 def print_receipt(dossier: Dossier) -> Printed:
-    """Mẫu 01 with the QR of the lookup link; reprints keep the receipt's secret."""
+    """Mẫu 01 with the QR of the lookup link on the citizen's copy; reprints keep the
+    receipt's secret and show a moved appointment as "Hẹn lại" beside the first one."""
     office = dossier.receiving_office
     version = dossier.procedure_version
     try:
@@ -139,38 +148,138 @@ def print_receipt(dossier: Dossier) -> Printed:
             address=dossier.applicant_address, phone=dossier.applicant_phone,
             email=dossier.applicant_email, documents=list(dossier.documents),
             copies_count=dossier.copies,
-            legal_duration=vietnamese_duration(version.duration_amount, version.duration_unit),
+            legal_duration=vietnamese_duration(version.duration),
             return_method=dossier.return_method or "Bộ phận tiếp nhận và trả kết quả",
-            book_serial=dossier.code.rsplit("-", 1)[-1][-20:],
-            receiver_name=dossier.received_by.full_name if dossier.received_by else "")
+            book_serial=dossier.code.rsplit("-", 1)[-1][-20:], fee=fee_text(dossier),
+            receiver_name=dossier.received_by.full_name if dossier.received_by else "",
+            original_due_at=_original_due(dossier))
         body = labels.render_receipt(data, forms_for(office))
     except labels.LabelError as exc:
         raise _as_label_error(exc) from exc
     return Printed(body, "application/pdf", f"{dossier.code}-giay-tiep-nhan.pdf")
 
 
-def print_control_sheet(dossier: Dossier) -> Printed:
-    """Mẫu 05 from the recorded handoffs: each row's verdict is on the giver's step."""
-    office = dossier.receiving_office
-    steps = queries.timeline(dossier, calendar_for(office), utcnow())
-    rows = []
+# Rows that are no plain handoff, and what the control sheet calls them.
+_ROW_LABELS = {ScanAction.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung",
+               ScanAction.SUPPLEMENT_RECEIVED: "Nhận bổ sung",
+               ScanAction.RETURNED: "Trả kết quả",
+               ScanAction.RESULT_READY: "Có kết quả giải quyết",
+               ScanAction.REQUEST_PAYMENT: "Yêu cầu thực hiện nghĩa vụ tài chính",
+               ScanAction.WITHDRAWN: "Công dân rút hồ sơ",
+               ScanAction.STOPPED: "Dừng xử lý"}
+
+
+def control_rows(steps: Sequence[queries.TimelineStep], applicant: str) -> list[labels.HandoffRow]:
+    """The control sheet's rows from the timeline: one per handoff between stations, and one
+    per exchange with the citizen.
+
+    A supplement request hands the request to the citizen ("Yêu cầu bổ sung"), its receipt
+    takes the papers back ("Nhận bổ sung"), and the return hands the result to the citizen
+    ("Công dân nhận kết quả"); when such a scan is made at another station than the one
+    before, the handoff between the two stations comes first. Each handoff carries the
+    verdict on the giver's step.
+    """
+    citizen = f"Công dân: {applicant}"
+    rows: list[labels.HandoffRow] = []
     for before, after in zip(steps, steps[1:], strict=False):
-        rows.append(labels.HandoffRow(
-            giver=_who(before.event.station.name, queries.person(before.event)),
-            receiver=_who(after.event.station.name, queries.person(after.event)),
-            handed_at=after.arrived_at, verdict=_VERDICTS.get(before.verdict),
-            note=_FLAG_VI.get(after.event.flag or "", after.event.note)))
+        action = after.event.action
+        here = _who(after.event.station.name, queries.person(after.event))
+        there = _who(before.event.station.name, queries.person(before.event))
+        note = _FLAG_VI.get(after.event.flag or "", after.event.note)
+        verdict = _VERDICTS.get(before.verdict)
+        moved = before.event.station_id != after.event.station_id
+        if action is ScanAction.SUPPLEMENT_RECEIVED:
+            rows.append(labels.HandoffRow(giver=citizen, receiver=here,
+                                          handed_at=after.arrived_at, note=note,
+                                          label=_ROW_LABELS[action]))
+            continue
+        to_citizen = action in (ScanAction.REQUEST_SUPPLEMENT, ScanAction.RETURNED)
+        if moved or not to_citizen:
+            rows.append(labels.HandoffRow(
+                giver=there, receiver=here, handed_at=after.arrived_at, verdict=verdict,
+                note="" if to_citizen else note,
+                label="" if to_citizen else _ROW_LABELS.get(action, "")))
+            verdict = None
+        if to_citizen:
+            receiver = (f"Công dân nhận kết quả: {applicant}" if action is ScanAction.RETURNED
+                        else citizen)
+            rows.append(labels.HandoffRow(giver=here, receiver=receiver,
+                                          handed_at=after.arrived_at, verdict=verdict,
+                                          note=note, label=_ROW_LABELS[action]))
+    return rows
+
+
+def _blank_rows(dossier: Dossier) -> int:
+    """Rows to fill in by hand: the plan's steps still to come and the return; none once the
+    file is closed."""
+    if dossier.status.closed:
+        return 0
+    ahead = sum(1 for s in plan_of(dossier.procedure_version_id)
+                if s.position > dossier.plan_position)
+    return min(max(ahead, 1), 8)
+
+
+def print_control_sheet(dossier: Dossier) -> Printed:
+    """Mẫu 05 from the recorded handoffs: each row's verdict is on the giver's step; the
+    dossier's due date and overall verdict on top, blank rows for the handoffs to come."""
+    office = dossier.receiving_office
+    judged = queries.standing(dossier)
+    steps = queries.timeline(dossier, judged.calendar, judged.now)
+    rows = control_rows(steps, dossier.applicant_name)
     agencies = sorted({s.event.station.name for s in steps
                        if s.event.station.kind is StationKind.AGENCY})
+    verdict = judged.verdict if judged.verdict in labels.data.OVERALL_VERDICT_TEXT else None
     try:
         data = labels.ControlSheetData(
             official_code=dossier.code, applicant_name=dossier.applicant_name,
             handling_agency=dossier.competent_office.name, coordinating_agencies=agencies,
-            steps=rows, agency_name=office.name.upper())
+            steps=rows, agency_name=office.name.upper(), place=office.place or office.name,
+            dated=dossier.received_at, due_at=dossier.due_at,
+            original_due_at=_original_due(dossier),
+            verdict=verdict,  # type: ignore[arg-type]
+            blank_rows=_blank_rows(dossier))
         body = labels.render_control_sheet(data, forms_for(office))
     except labels.LabelError as exc:
         raise _as_label_error(exc) from exc
     return Printed(body, "application/pdf", f"{dossier.code}-phieu-kiem-soat.pdf")
+
+
+_NOTICE_FILES = {NoticeKind.SUPPLEMENT_REQUEST: "phieu-yeu-cau-bo-sung",
+                 NoticeKind.REFUSAL: "phieu-tu-choi", NoticeKind.APOLOGY: "phieu-xin-loi"}
+
+
+def print_notice(notice: DossierNotice) -> Printed:
+    """Mẫu 02, 03 or 04 of a recorded notice, dated the day it was issued (a reprint gives
+    the same bytes)."""
+    dossier = notice.dossier
+    office = dossier.receiving_office
+    issuer = notice.issued_by.full_name if notice.issued_by else ""
+    common: dict[str, Any] = {
+        "official_code": dossier.code, "applicant_name": dossier.applicant_name,
+        "request_name": dossier.procedure_version.procedure.name,
+        "received_at": dossier.received_at, "issued_at": notice.issued_at,
+        "agency_name": office.name, "place": office.place or office.name,
+        "reason": notice.reason}
+    try:
+        if notice.kind is NoticeKind.SUPPLEMENT_REQUEST:
+            body = labels.render_supplement_request(labels.SupplementRequestData(
+                **common, signer_name=issuer, contact=issuer,
+                items=[labels.MissingPaper(i["name"], i["kind"]) for i in notice.items]),
+                forms_for(office))
+        elif notice.kind is NoticeKind.REFUSAL:
+            body = labels.render_refusal(labels.RefusalData(**common, signer_name=issuer),
+                                         forms_for(office))
+        else:
+            assert notice.previous_due_at is not None and notice.new_due_at is not None
+            # Signed by the head of the agency: named when a leader issued it.
+            leader = notice.issued_by is not None and notice.issued_by.role is Role.LEADER
+            body = labels.render_apology(labels.ApologyData(
+                **common, signer_name=issuer if leader else "",
+                previous_due_at=notice.previous_due_at,
+                new_due_at=notice.new_due_at), forms_for(office))
+    except labels.LabelError as exc:
+        raise _as_label_error(exc) from exc
+    return Printed(body, "application/pdf", f"{dossier.code}-{_NOTICE_FILES[notice.kind]}.pdf")
 
 
 def _who(station: str, person: str) -> str:

@@ -132,6 +132,7 @@ def _sane_time(value: dt.datetime) -> dt.datetime:
 Time = Annotated[AwareDatetime, BeforeValidator(_iso_string), AfterValidator(_sane_time),
                  Field(description="ISO 8601 with a UTC offset, between 1970 and 2200")]
 Seq = Annotated[int, pydantic.Strict(), Field(ge=0, le=2**63 - 1)]
+Fee = Annotated[int, pydantic.Strict(), Field(ge=0, le=10**13)]
 Copies = Annotated[int, pydantic.Strict(), Field(ge=1, le=100)]
 StartPosition = Annotated[int, pydantic.Strict(), Field(ge=1, le=500)]
 
@@ -275,6 +276,9 @@ class IntakeIn(_In):
     station: Code | None = Field(None, description="Reception station; default the office's")
     return_method: Printed100 | None = None
     note: Note | None = None
+    fee: Fee | None = Field(None, description=(
+        "Fees and charges in đồng for this dossier (0: none), printed on the receipt; "
+        "default: the procedure version's"))
     code: Annotated[str, StringConstraints(min_length=1, max_length=40),
                     BeforeValidator(_single_line)] | None = Field(
         None, description="Official code registered upstream")
@@ -330,6 +334,60 @@ class IntakeOut(BaseModel):
     lookup_url: str | None = Field(default=None, description=(
         "Public lookup link with the receipt secret: only when the dossier was created now"))
     links: IntakeLinksOut
+
+
+# --- notices (Mẫu 02, 03, 04) -------------------------------------------------------------------
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000),
+                   BeforeValidator(_single_line), AfterValidator(_printable),
+                   Field(description="Printed on the form. " + _TEXT_NOTE)]
+
+
+class MissingPaperIn(_In):
+    """One paper to add or complete, and which copy is asked for."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300),
+                    BeforeValidator(_single_line), AfterValidator(_printable)]
+    kind: Literal["original", "certified", "photo"] = Field(
+        "original", description="Bản chính (original), bản chứng thực (certified) or bản photo")
+
+
+class SupplementRequestIn(_In):
+    """Mẫu 02: the papers the citizen must add or complete, and why."""
+
+    items: list[MissingPaperIn] = Field(min_length=1, max_length=60)
+    reason: Reason
+
+
+class RefusalIn(_In):
+    """Mẫu 03: why the desk does not accept the dossier."""
+
+    reason: Reason
+
+
+class ApologyIn(_In):
+    """Mẫu 04: why the result is late, and the new appointment (later than the current)."""
+
+    reason: Reason
+    new_due_at: Time
+
+
+class NoticeLinksOut(BaseModel):
+    pdf: str = Field(description="The form to print (and reprint)")
+    receipt: str | None = Field(None, description="The receipt, which shows a moved "
+                                                  "appointment as \"Hẹn lại\"")
+
+
+class NoticeOut(BaseModel):
+    """A recorded notice."""
+
+    code: str
+    form: Literal["02", "03", "04"]
+    issued_at: str = Field(json_schema_extra={"format": "date-time"})
+    status: str = Field(description="The dossier's status after it")
+    due_at: str = Field(json_schema_extra={"format": "date-time"},
+                        description="The dossier's appointment in force")
+    links: NoticeLinksOut
 
 
 # --- labels -----------------------------------------------------------------------------------
