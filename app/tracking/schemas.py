@@ -241,10 +241,10 @@ class ScanResultOut(BaseModel):
                    message=result.message, flag=result.flag, dossier=summary)
 
     def as_json(self) -> dict[str, Any]:
-        # Absent rather than null, as before: id and message always, the rest when set.
-        body = self.model_dump(mode="json", exclude_none=True)
-        body.setdefault("id", None)
-        return body
+        # Absent rather than null, as before: id and message always, the rest when set (the
+        # dossier's own fields as its model says: a finished one has no hours left, null).
+        body = self.model_dump(mode="json")
+        return {key: value for key, value in body.items() if value is not None or key == "id"}
 
 
 class ScanBatchOut(BaseModel):
