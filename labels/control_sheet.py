@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from reportlab.pdfgen.canvas import Canvas
-
 from . import text as tx
 from .data import OVERALL_VERDICT_TEXT, VERDICT_TEXT, ControlSheetData, FormConfig, HandoffRow
 from .dates import long_datetime, resolve_tz
 from .errors import InvalidLabelData
-from .forms import LEFT, PAGE_H, RIGHT, Flow, draw_header
+from .forms import LEFT, PAGE_H, RIGHT, Flow, draw_header, heading_height, heading_row, table_grid
 from .layout import MM
 from .pdf import finish, new_canvas
 
@@ -61,7 +59,7 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
             PAGE_H - 8 * MM,
             f"{forms.control_form_number} — Mã hồ sơ {data.official_code} (tiếp theo)",
         )
-        _heading_row(flow, widths)
+        heading_row(flow, HEADINGS, widths, SIZE)
 
     flow = Flow(canvas, continuation)
     flow.y = draw_header(
@@ -95,8 +93,8 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
     if data.verdict is not None:
         flow.field("Kết quả giải quyết hồ sơ:", OVERALL_VERDICT_TEXT[data.verdict])
     flow.space(3 * MM)
-    flow.need(_heading_height(widths) + 30 * MM)
-    _heading_row(flow, widths)
+    flow.need(heading_height(HEADINGS, widths, SIZE) + 30 * MM)
+    heading_row(flow, HEADINGS, widths, SIZE)
     for step in data.steps:
         _step_row(flow, widths, step, tz)
     blanks = data.blank_rows
@@ -105,40 +103,6 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
     for _ in range(blanks):
         _blank_row(flow, widths)
     return finish(canvas, buf)
-
-
-def _heading_height(widths: list[float]) -> float:
-    lines = max(
-        len(tx.wrap(h, tx.BOLD, SIZE - 0.5, w - 2 * PAD))
-        for h, w in zip(HEADINGS, widths, strict=True)
-    )
-    return lines * LEAD + 2 * PAD
-
-
-def _grid(canvas: Canvas, widths: list[float], top: float, height: float) -> None:
-    canvas.setLineWidth(0.5)
-    canvas.rect(LEFT, top - height, RIGHT - LEFT, height)
-    x = LEFT
-    for w in widths[:-1]:
-        x += w
-        canvas.line(x, top, x, top - height)
-
-
-def _heading_row(flow: Flow, widths: list[float]) -> None:
-    height = _heading_height(widths)
-    canvas = flow.canvas
-    top = flow.y
-    _grid(canvas, widths, top, height)
-    x = LEFT
-    for heading, w in zip(HEADINGS, widths, strict=True):
-        lines = tx.wrap(heading, tx.BOLD, SIZE - 0.5, w - 2 * PAD)
-        y = top - PAD - (height - 2 * PAD - len(lines) * LEAD) / 2
-        for line in lines:
-            y -= LEAD
-            canvas.setFont(tx.BOLD, SIZE - 0.5)
-            canvas.drawCentredString(x + w / 2, y + 0.3 * SIZE, line)
-        x += w
-    flow.y = top - height
 
 
 def _cell_lines(parts: list[tuple[str, str]], width: float) -> list[tuple[str, str]]:
@@ -168,7 +132,7 @@ def _step_row(flow: Flow, widths: list[float], step: HandoffRow, tz: tzinfo) -> 
     flow.need(height)
     canvas = flow.canvas
     top = flow.y
-    _grid(canvas, widths, top, height)
+    table_grid(canvas, widths, top, height)
     x = LEFT
     for index, (lines, w) in enumerate(zip(cells, widths, strict=True)):
         y = top - PAD
@@ -193,7 +157,7 @@ def _blank_row(flow: Flow, widths: list[float]) -> None:
     flow.need(height)
     canvas = flow.canvas
     top = flow.y
-    _grid(canvas, widths, top, height)
+    table_grid(canvas, widths, top, height)
     canvas.setFont(tx.REGULAR, SIZE)
     canvas.drawString(LEFT + PAD, top - PAD - LEAD + 0.3 * SIZE, "1. Giao:")
     canvas.drawString(LEFT + PAD, top - PAD - 2 * LEAD + 0.3 * SIZE, "2. Nhận:")

@@ -1,4 +1,4 @@
-"""Shared drawing for the A4 administrative forms (receipt, control sheet)."""
+"""Shared drawing for the A4 administrative forms (receipt, control sheet, notices)."""
 
 from __future__ import annotations
 
@@ -192,3 +192,45 @@ def draw_header(
         date_line = f"{place or '…………'}, {when}" if place or blank_date else when
         canvas.drawCentredString(right_centre, y, tx.ellipsize(date_line, tx.ITALIC, size, right_w))
     return min(y, left_bottom) - 6 * MM
+
+
+# --- ruled tables (the control sheet's handoffs, Mẫu 02's missing papers) ----------------------
+
+CELL_PAD = 1.5 * MM
+
+
+def table_grid(canvas: Canvas, widths: list[float], top: float, height: float) -> None:
+    """One ruled row of a table spanning the form's width: its frame and column lines."""
+    canvas.setLineWidth(0.5)
+    canvas.rect(LEFT, top - height, RIGHT - LEFT, height)
+    x = LEFT
+    for w in widths[:-1]:
+        x += w
+        canvas.line(x, top, x, top - height)
+
+
+def heading_height(headings: tuple[str, ...], widths: list[float], size: float) -> float:
+    """How tall the heading row of ``headings`` is, each wrapped in its column."""
+    lines = max(len(tx.wrap(h, tx.BOLD, size - 0.5, w - 2 * CELL_PAD))
+                for h, w in zip(headings, widths, strict=True))
+    return lines * size * 1.3 + 2 * CELL_PAD
+
+
+def heading_row(flow: Flow, headings: tuple[str, ...], widths: list[float],
+                size: float) -> None:
+    """The table's heading row, bold and centred in each column, at ``flow``'s position."""
+    height = heading_height(headings, widths, size)
+    lead = size * 1.3
+    canvas = flow.canvas
+    top = flow.y
+    table_grid(canvas, widths, top, height)
+    x = LEFT
+    canvas.setFont(tx.BOLD, size - 0.5)
+    for heading, w in zip(headings, widths, strict=True):
+        lines = tx.wrap(heading, tx.BOLD, size - 0.5, w - 2 * CELL_PAD)
+        y = top - CELL_PAD - (height - 2 * CELL_PAD - len(lines) * lead) / 2
+        for line in lines:
+            y -= lead
+            canvas.drawCentredString(x + w / 2, y + 0.3 * size, line)
+        x += w
+    flow.y = top - height

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from reportlab.pdfgen.canvas import Canvas
-
 from . import text as tx
 from .data import (
     PAPER_KIND_TEXT,
@@ -19,7 +17,17 @@ from .data import (
 )
 from .dates import long_date, long_datetime, resolve_tz
 from .errors import InvalidLabelData
-from .forms import BODY, LEFT, PAGE_H, RIGHT, Flow, draw_header
+from .forms import (
+    BODY,
+    LEFT,
+    PAGE_H,
+    RIGHT,
+    Flow,
+    draw_header,
+    heading_height,
+    heading_row,
+    table_grid,
+)
 from .layout import MM
 from .pdf import finish, new_canvas
 
@@ -76,8 +84,8 @@ def render_supplement_request(
         )
         flow.line("1. Thành phần hồ sơ cần bổ sung, hoàn thiện:")
         flow.space(1 * MM)
-        flow.need(_heading_height(widths) + 12 * MM)
-        _heading_row(flow, widths)
+        flow.need(heading_height(HEADINGS, widths, SIZE) + 12 * MM)
+        heading_row(flow, HEADINGS, widths, SIZE)
         in_table[0] = True
         for number, item in enumerate(data.items, start=1):
             kinds = list(PAPER_KIND_TEXT)
@@ -95,7 +103,7 @@ def render_supplement_request(
 
     def table_heading(flow: Flow) -> None:
         if in_table[0]:
-            _heading_row(flow, widths)
+            heading_row(flow, HEADINGS, widths, SIZE)
 
     return _render(
         data,
@@ -258,40 +266,6 @@ def _signature(flow: Flow, signature: tuple[str, str], name: str) -> None:
     flow.y = top - 40 * MM
 
 
-def _heading_height(widths: list[float]) -> float:
-    lines = max(
-        len(tx.wrap(h, tx.BOLD, SIZE - 0.5, w - 2 * PAD))
-        for h, w in zip(HEADINGS, widths, strict=True)
-    )
-    return lines * LEAD + 2 * PAD
-
-
-def _grid(canvas: Canvas, widths: list[float], top: float, height: float) -> None:
-    canvas.setLineWidth(0.5)
-    canvas.rect(LEFT, top - height, RIGHT - LEFT, height)
-    x = LEFT
-    for w in widths[:-1]:
-        x += w
-        canvas.line(x, top, x, top - height)
-
-
-def _heading_row(flow: Flow, widths: list[float]) -> None:
-    height = _heading_height(widths)
-    canvas = flow.canvas
-    top = flow.y
-    _grid(canvas, widths, top, height)
-    x = LEFT
-    for heading, w in zip(HEADINGS, widths, strict=True):
-        lines = tx.wrap(heading, tx.BOLD, SIZE - 0.5, w - 2 * PAD)
-        y = top - PAD - (height - 2 * PAD - len(lines) * LEAD) / 2
-        canvas.setFont(tx.BOLD, SIZE - 0.5)
-        for line in lines:
-            y -= LEAD
-            canvas.drawCentredString(x + w / 2, y + 0.3 * SIZE, line)
-        x += w
-    flow.y = top - height
-
-
 def _table_row(flow: Flow, widths: list[float], cells: list[str]) -> None:
     wrapped = [
         tx.wrap(text, tx.REGULAR, SIZE, w - 2 * PAD) for text, w in zip(cells, widths, strict=True)
@@ -300,7 +274,7 @@ def _table_row(flow: Flow, widths: list[float], cells: list[str]) -> None:
     flow.need(height)
     canvas = flow.canvas
     top = flow.y
-    _grid(canvas, widths, top, height)
+    table_grid(canvas, widths, top, height)
     x = LEFT
     canvas.setFont(tx.REGULAR, SIZE)
     for column, (lines, w) in enumerate(zip(wrapped, widths, strict=True)):
