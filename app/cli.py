@@ -32,7 +32,8 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for group in (db_group, demo, office_group, station_group, device_group, user_group,
-                  procedure_group, calendar_group, print_labels_cmd, forms_cmd):
+                  procedure_group, calendar_group, print_labels_cmd, forms_cmd, badges_cmd,
+                  cards_cmd):
         app.cli.add_command(group)
 
 
@@ -695,3 +696,54 @@ def forms_cmd(form: str, reference: str, out: str, username: str | None, reason:
     db.session.commit()
     Path(out).write_bytes(body)
     click.echo(f"Mẫu {form} of {notice.dossier.code} → {out} ({len(body)} bytes)")
+
+
+# --- station cards: badges and action cards ---------------------------------------------------
+
+_CARD_DPI = click.option("--dpi", default=300, type=click.IntRange(150, 600), show_default=True,
+                         help="Printer resolution: bars are whole dots of it")
+_CARD_SHEET = click.option("--sheet", is_flag=True,
+                           help="Ten cards on each A4 page with cut marks (default: one CR80 "
+                                "card a page, for card printers)")
+_CARD_OUT = click.option("--out", "out", required=True,
+                         type=click.Path(dir_okay=False, writable=True), help="PDF file to write")
+
+
+@click.command("badges")
+@click.argument("usernames", nargs=-1)
+@click.option("--office", "office_code", default=None,
+              help="Only this office's users (all its active users with a badge if none named)")
+@_CARD_SHEET
+@_CARD_DPI
+@_CARD_OUT
+@with_appcontext
+@_fail_on_domain_error
+def badges_cmd(usernames: tuple[str, ...], office_code: str | None, sheet: bool, dpi: int,
+               out: str) -> None:
+    """Print staff badge cards (name, role, office, Code 128 of the badge) as a PDF.
+
+    Names no user: every active user with a badge. A named user without a badge is refused.
+    """
+    from app.auth.cards import badge_card, badge_users
+    from labels import render_badge_cards
+
+    users = badge_users(usernames, office_code)
+    # A name the card cannot hold is a LabelError, a ValueError: a clean usage error.
+    body = render_badge_cards([badge_card(u) for u in users], sheet=sheet, dpi=dpi)
+    Path(out).write_bytes(body)
+    click.echo(f"{len(users)} badge card(s) → {out} ({len(body)} bytes)")
+
+
+@click.command("cards")
+@_CARD_SHEET
+@_CARD_DPI
+@_CARD_OUT
+def cards_cmd(sheet: bool, dpi: int, out: str) -> None:
+    """Print the action cards (Trả kết quả, Yêu cầu bổ sung, ..., Đăng xuất) as a PDF."""
+    from app.auth.cards import action_cards
+    from labels import render_command_cards
+
+    cards = action_cards()
+    body = render_command_cards(cards, sheet=sheet, dpi=dpi)
+    Path(out).write_bytes(body)
+    click.echo(f"{len(cards)} action card(s) → {out} ({len(body)} bytes)")

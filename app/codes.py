@@ -15,6 +15,11 @@ module. What it holds:
   ``{yymmdd}`` / ``{yyyymmdd}`` and ``{serial:0Nd}``. Serials restart every day, so a pattern
   needs the serial and a date, and the serial a fixed width (its capacity per day).
 - **Receipt URLs**: ``http(s)://host[/prefix]/lookup/<reference>[?t=secret]``.
+- **Cards**: staff badges (``$B-<badge>``) and action cards (``$A-<ACTION>``). The reserved
+  prefix ``$`` is outside the official-code alphabet and never a digit, so a card is never a
+  dossier code; :func:`read_scan` recognizes it before any dossier rule, as kind ``badge``
+  (value: the badge, uppercased) or ``action`` (value: the scan action, or ``logout`` /
+  ``default``).
 - **Scan normalization**: NFC, whitespace and control or format characters removed,
   uppercased (a receipt URL keeps its case: its secret is in it).
 """
@@ -255,6 +260,10 @@ MAX_SCAN_LENGTH = 512
 
 TRACKING_NUMBER = "tracking_number"
 OFFICIAL_CODE = "official_code"
+BADGE = "badge"
+ACTION = "action"
+CARD_KINDS = frozenset({BADGE, ACTION})
+"""Reference kinds that are station commands, not dossiers."""
 
 _URL_PREFIXES = ("http://", "https://")
 
@@ -292,13 +301,78 @@ def normalize_scan(raw: str) -> str:
     return text.upper()
 
 
+# --- cards: staff badges and action cards ------------------------------------------------------
+
+CARD_PREFIX = "$"
+"""Every card code starts with it; ``$`` is outside the official-code alphabet (and not a
+digit), so no office pattern, upstream code or tracking number can ever be a card."""
+BADGE_PREFIX = CARD_PREFIX + "B-"
+ACTION_PREFIX = CARD_PREFIX + "A-"
+BADGE_MAX = 64  # the width of user.badge
+BADGE_SHAPE = "1 to 64 printable ASCII characters without spaces"
+_BADGE_RE = re.compile(rf"[!-~]{{1,{BADGE_MAX}}}")
+
+LOGOUT = "logout"
+"""The action card that ends the badge session at the station."""
+DEFAULT_ACTION = "default"
+"""The action card that goes back to the station's default action."""
+
+#: The action cards, in print order: the value ``read_scan`` gives and the Vietnamese name
+#: printed on the card. Values other than ``logout`` and ``default`` are scan actions
+#: (``app.tracking.models.ScanAction`` values).
+CARD_ACTIONS: dict[str, str] = {
+    "returned": "Trả kết quả",
+    "request_supplement": "Yêu cầu bổ sung",
+    "supplement_received": "Nhận bổ sung",
+    "result_ready": "Có kết quả",
+    "send": "Gửi liên thông",
+    "withdrawn": "Rút hồ sơ",
+    "refused": "Từ chối tiếp nhận",
+    "request_payment": "Yêu cầu nộp phí, lệ phí",
+    "payment_received": "Nhận thanh toán",
+    DEFAULT_ACTION: "Thao tác mặc định của quầy",
+    LOGOUT: "Đăng xuất",
+}
+
+
+def badge_card_code(badge: str) -> str:
+    """The code printed on ``badge``'s card: ``$B-`` and the badge, uppercased.
+
+    :raises ValueError: a badge a scanner could not give back whole (empty, spaces,
+        non-ASCII, longer than 64 characters).
+    """
+    value = badge.upper()
+    if _BADGE_RE.fullmatch(value) is None:
+        msg = f"badge {badge!r} cannot be printed as a card: a badge is {BADGE_SHAPE}"
+        raise ValueError(msg)
+    return BADGE_PREFIX + value
+
+
+def action_card_code(action: str) -> str:
+    """The code printed on an action card: ``$A-`` and the action, uppercased.
+
+    :raises ValueError: ``action`` has no card (see :data:`CARD_ACTIONS`).
+    """
+    if action not in CARD_ACTIONS:
+        msg = f"no action card for {action!r} (one of {', '.join(CARD_ACTIONS)})"
+        raise ValueError(msg)
+    return ACTION_PREFIX + action.upper()
+
+
+def is_card_code(text: str) -> bool:
+    """True if the normalized ``text`` carries the reserved card prefix."""
+    return text.startswith(CARD_PREFIX)
+
+
 @dataclass(frozen=True)
 class Reference:
     """A scan understood.
 
     :param text: the normalized scan (what the agent sends).
-    :param kind: ``tracking_number`` or ``official_code``: what ``value`` is.
-    :param value: the tracking number or official code it designates.
+    :param kind: ``tracking_number``, ``official_code``, ``badge`` or ``action``: what
+        ``value`` is.
+    :param value: the tracking number or official code it designates; for a card, the badge
+        (uppercased) or the action (a :data:`CARD_ACTIONS` key).
     :param via_url: it was a receipt URL pointing to ``value``.
     """
 
@@ -309,8 +383,8 @@ class Reference:
 
 
 class UnreadableScan(ValueError):
-    """A scan that designates no dossier; ``reason`` is ``empty``, ``too_long``,
-    ``bad_url``, ``bad_check_digit`` or ``unknown_format``."""
+    """A scan that designates no dossier nor card; ``reason`` is ``empty``, ``too_long``,
+    ``bad_url``, ``bad_check_digit``, ``unknown_card`` or ``unknown_format``."""
 
     def __init__(self, text: str, reason: str, message: str) -> None:
         super().__init__(message)
@@ -320,9 +394,11 @@ class UnreadableScan(ValueError):
 
 
 def read_scan(raw: str) -> Reference:
-    """Normalize a scanned or typed text and say which dossier reference it is.
+    """Normalize a scanned or typed text and say which dossier reference or card it is.
 
-    :raises UnreadableScan: with the reason it designates no dossier.
+    Callers that want a dossier must refuse the :data:`CARD_KINDS`.
+
+    :raises UnreadableScan: with the reason it designates no dossier nor card.
     """
     text = normalize_scan(raw)
     if not text:
@@ -330,6 +406,8 @@ def read_scan(raw: str) -> Reference:
     if len(text) > MAX_SCAN_LENGTH:
         msg = f"scan longer than {MAX_SCAN_LENGTH} characters"
         raise UnreadableScan(text[:64], "too_long", msg)
+    if is_card_code(text):
+        return _read_card(text)
     url_ref = receipt_url_reference(text)
     if url_ref is not None:
         if is_tracking_number(url_ref):
@@ -347,3 +425,14 @@ def read_scan(raw: str) -> Reference:
         return Reference(text, OFFICIAL_CODE, text)
     msg = f"{text[:40]!r} is not a dossier code, tracking number or receipt link"
     raise UnreadableScan(text, "unknown_format", msg)
+
+
+def _read_card(text: str) -> Reference:
+    """A scan with the card prefix: a badge or a known action card."""
+    if text.startswith(BADGE_PREFIX) and _BADGE_RE.fullmatch(badge := text[len(BADGE_PREFIX):]):
+        return Reference(text, BADGE, badge)
+    action = text[len(ACTION_PREFIX):].lower() if text.startswith(ACTION_PREFIX) else ""
+    if action in CARD_ACTIONS:
+        return Reference(text, ACTION, action)
+    msg = f"{text[:40]!r} is not a staff badge or a known action card"
+    raise UnreadableScan(text, "unknown_card", msg)

@@ -1,11 +1,12 @@
-"""Pure rendering library for dossier labels, citizen receipts, control sheets and the
-desk's notices (Mẫu 02, 03, 04).
+"""Pure rendering library for dossier labels, citizen receipts, control sheets, the
+desk's notices (Mẫu 02, 03, 04), and staff badge and action cards.
 
 Plain frozen dataclasses in, PDF (or ZPL) bytes out. No Flask or database imports.
 """
 
 from __future__ import annotations
 
+from .cards import BadgeCard, CommandCard, render_badge_cards, render_command_cards
 from .control_sheet import render_control_sheet
 from .data import (
     ApologyData,
@@ -28,6 +29,8 @@ from .zpl import render_zpl
 __all__ = [
     "LAYOUTS",
     "ApologyData",
+    "BadgeCard",
+    "CommandCard",
     "ControlSheetData",
     "FormConfig",
     "HandoffRow",
@@ -45,7 +48,9 @@ __all__ = [
     "SupplementRequestData",
     "layout_from_spec",
     "render_apology",
+    "render_badge_cards",
     "render_calibration",
+    "render_command_cards",
     "render_control_sheet",
     "render_labels",
     "render_receipt",

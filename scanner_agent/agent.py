@@ -101,6 +101,14 @@ class Agent:
                 source=raw.source, reply=raw.reply,
             )  # fmt: skip
             return None
+        if found.is_card:  # a station command, never a dossier scan: not queued nor sent
+            log.info("%s card %s from %s not acted on: this agent keeps no station session",
+                     found.kind, found.value, raw.source)
+            self.feedback.report(
+                fb.REJECTED, found.code, f"{found.kind} card: not supported by this agent yet",
+                source=raw.source, reply=raw.reply,
+            )  # fmt: skip
+            return None
         if self.doubles.is_double(raw.source, found.code, time.monotonic()):
             log.info("double read of %s from %s dropped", found.code, raw.source)
             if raw.reply is not None:  # a host-ACK scanner waits for an answer either way

@@ -5,20 +5,32 @@ part of ``app`` the agent imports): a tracking number is 12 digits whose last di
 check digit; an official dossier code is anything in the official-code grammar, which every
 office's code pattern is checked against, so the agent accepts whatever codes the server's
 offices issue; a receipt QR is an ``http(s)://host/lookup/<code>?t=<secret>`` URL, sent whole
-(the server parses it). A site may narrow the official codes it accepts with a regex of its own
+(the server parses it). Staff badges (``$B-...``) and action cards (``$A-...``) carry the
+reserved card prefix and are recognized as kinds ``badge`` and ``action``: station commands,
+never sent as dossier scans. A site may narrow the official codes it accepts with a regex of its own
 (``official_code_pattern``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from app.codes import OFFICIAL_CODE, TRACKING_NUMBER, UnreadableScan, read_scan
+from app.codes import (
+    ACTION,
+    BADGE,
+    CARD_KINDS,
+    OFFICIAL_CODE,
+    TRACKING_NUMBER,
+    UnreadableScan,
+    read_scan,
+)
 
 TRACKING = TRACKING_NUMBER
 OFFICIAL = OFFICIAL_CODE
 RECEIPT_URL = "receipt_url"
+__all__ = ["ACTION", "BADGE", "CARD_KINDS", "OFFICIAL", "RECEIPT_URL", "TRACKING", "CodeRules",
+           "Recognized", "Unrecognized"]
 
 
 @dataclass(frozen=True)
@@ -26,11 +38,18 @@ class Recognized:
     """A scan that is worth sending.
 
     :param code: the normalized code, sent to the server as is.
-    :param kind: ``tracking_number``, ``official_code`` or ``receipt_url``.
+    :param kind: ``tracking_number``, ``official_code`` or ``receipt_url``; ``badge`` or
+        ``action`` for a card (see :data:`CARD_KINDS`), which is a station command.
+    :param value: for a card, the badge (uppercased) or the action it stands for.
     """
 
     code: str
     kind: str
+    value: str = field(default="", compare=False)
+
+    @property
+    def is_card(self) -> bool:
+        return self.kind in CARD_KINDS
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,8 @@ class CodeRules:
             ref = read_scan(raw)
         except UnreadableScan as exc:
             return Unrecognized(exc.text, exc.reason, _MESSAGES.get(exc.reason, exc.message))
+        if ref.kind in CARD_KINDS:
+            return Recognized(ref.text, ref.kind, ref.value)
         if ref.kind == OFFICIAL and not self.is_official(ref.value):
             if ref.via_url:
                 return Unrecognized(ref.text, "bad_url", "a link, but not to a dossier receipt")
@@ -77,4 +98,5 @@ class CodeRules:
 _MESSAGES = {
     "bad_check_digit": "tracking number misread",
     "unknown_format": "not a dossier code",
+    "unknown_card": "not a badge or action card of this version",
 }

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 from app.codes import (
+    BADGE,
+    CARD_KINDS,
     OFFICIAL_CODE_SHAPE,
     TRACKING_LENGTH,
     CodePatternError,
@@ -141,4 +143,9 @@ def parse_reference(text: str) -> ScannedRef:
     except UnreadableScan as exc:
         reason = "bad_check_digit" if exc.reason == "bad_check_digit" else "unrecognized_code"
         raise BadReference(reason, exc.message) from exc
+    if ref.kind in CARD_KINDS:
+        what = "a staff badge" if ref.kind == BADGE else "an action card"
+        msg = (f"{ref.text[:40]!r} is {what}, not a dossier code: scan it at a station "
+               "before the files it applies to")
+        raise BadReference("unrecognized_code", msg)
     return ScannedRef(ref.kind, ref.value)
