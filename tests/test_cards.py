@@ -14,6 +14,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from conftest import Office, scan
 from hypothesis import given
 from hypothesis import strategies as st
 from pyzbar import pyzbar
@@ -34,7 +35,6 @@ from app.tracking.codes import BadReference, parse_reference
 from labels import BadgeCard, CommandCard, render_badge_cards, render_command_cards
 from labels.cards import CARDS_PER_SHEET
 from scanner_agent.codes import CodeRules, Recognized, Unrecognized
-from tests.conftest import Office, scan
 
 ACTION_CODES = [action_card_code(action) for action in CARD_ACTIONS]
 badges = st.text(alphabet=string.ascii_letters + string.digits + "-._/#", min_size=1,
