@@ -1,10 +1,10 @@
 """The running agent: sources feed scans in, each scan is checked, queued, sent and answered.
 
 Order of events for one scan: normalize and recognize it (unknown codes are refused here,
-with feedback); drop it if the same source read the same code within ``double_read_seconds``;
-commit it to the outbox; only then wake the sender. The operator hears the server's answer
-(accepted, duplicate, refused) or, if it does not come within ``answer_wait`` seconds,
-"queued offline"; the scan is delivered later all the same.
+with feedback); drop it, and say so, if the same source read the same code within
+``double_read_seconds``; commit it to the outbox; only then wake the sender. The operator hears
+the server's answer (accepted, flagged, duplicate, refused) or, if it does not come within
+``answer_wait`` seconds, "queued offline"; the scan is delivered later all the same.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .config import AgentConfig
 from .feedback import Feedback
 from .outbox import Outbox, OutboxRow
 from .sources import RawScan, Source, SourceError
-from .sync import QUEUED, Outcome, ScanPoster, Syncer
+from .sync import Outcome, ScanPoster, Syncer
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,18 @@ class Agent:
             log.info("%s card %s from %s not acted on: this agent keeps no station session",
                      found.kind, found.value, raw.source)
             self.feedback.report(
-                fb.REJECTED, found.code, f"{found.kind} card: not supported by this agent yet",
+                fb.REJECTED, found.code,
+                "Thẻ nhân viên hoặc thẻ thao tác: phiên bản này chưa dùng được thẻ",
                 source=raw.source, reply=raw.reply,
             )  # fmt: skip
             return None
         if self.doubles.is_double(raw.source, found.code, time.monotonic()):
-            log.info("double read of %s from %s dropped", found.code, raw.source)
-            if raw.reply is not None:  # a host-ACK scanner waits for an answer either way
-                raw.reply(True)
+            # Shown, not only logged; a host-ACK scanner gets its "good" answer either way.
+            seconds = f"{self.config.double_read_seconds:g}".replace(".", ",")
+            self.feedback.report(
+                fb.DOUBLE_READ, found.code, f"Đọc trùng trong {seconds} giây, đã bỏ qua",
+                source=raw.source, reply=raw.reply,
+            )  # fmt: skip
             return None
         event_id = str(uuid.uuid4())
         with self._lock:
@@ -142,7 +146,7 @@ class Agent:
         except Exception as exc:  # e.g. disk full: say so loudly, keep reading scanners
             log.exception("could not queue %r from %s", raw.text, raw.source)
             self.feedback.report(
-                fb.REJECTED, raw.text.strip(), f"NOT SAVED, scan again later ({exc})",
+                fb.REJECTED, raw.text.strip(), f"CHƯA LƯU được, hãy quét lại sau ({exc})",
                 source=raw.source, reply=raw.reply,
             )  # fmt: skip
 
@@ -155,10 +159,8 @@ class Agent:
             if live is None:  # an older scan delivered from the backlog: log only
                 log.info("#%d %s: %s", outcome.row.seq, outcome.row.code, outcome.status)
                 continue
-            kind = outcome.status if outcome.status in fb.KINDS else fb.REJECTED
-            detail = fb.describe(outcome.result)
-            if outcome.status == QUEUED:
-                detail = f"will be sent when the server answers ({detail})"
+            kind = fb.classify(outcome.status, outcome.result)
+            detail = fb.explain(kind, outcome.result)
             self.feedback.report(kind, live.code, detail, source=live.source, reply=live.reply)
 
     def expire_live(self, everything: bool = False) -> None:
@@ -171,7 +173,7 @@ class Agent:
             expired = [self._live.pop(k) for k in late]
         for live in expired:
             self.feedback.report(
-                fb.QUEUED, live.code, "no answer yet; it will be sent",
+                fb.QUEUED, live.code, "Máy chủ chưa trả lời, sẽ tự gửi khi có kết nối",
                 source=live.source, reply=live.reply,
             )  # fmt: skip
 
@@ -188,7 +190,7 @@ class Agent:
             source.run(self.submit, stop)
         except SourceError as exc:
             log.error("%s: %s", source.label, exc)
-            self.feedback.report(fb.REJECTED, source.label, f"source stopped: {exc}")
+            self.feedback.report(fb.REJECTED, source.label, f"Nguồn quét đã dừng: {exc}")
         except Exception:
             log.exception("%s crashed", source.label)
 

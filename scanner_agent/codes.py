@@ -90,13 +90,18 @@ class CodeRules:
             return Recognized(ref.text, ref.kind, ref.value)
         if ref.kind == OFFICIAL and not self.is_official(ref.value):
             if ref.via_url:
-                return Unrecognized(ref.text, "bad_url", "a link, but not to a dossier receipt")
-            return Unrecognized(ref.text, "unknown_format", "not a dossier code of this site")
+                return Unrecognized(ref.text, "bad_url", _MESSAGES["bad_url"])
+            return Unrecognized(ref.text, "unknown_format", _MESSAGES["other_site"])
         return Recognized(ref.text, RECEIPT_URL if ref.via_url else ref.kind)
 
 
+#: Why a scan is refused on the spot, in plain Vietnamese (the reasons of ``app.codes``).
 _MESSAGES = {
-    "bad_check_digit": "tracking number misread",
-    "unknown_format": "not a dossier code",
-    "unknown_card": "not a badge or action card of this version",
+    "empty": "Quét rỗng",
+    "too_long": "Mã quá dài, không phải mã hồ sơ",
+    "bad_url": "Đường dẫn không phải phiếu hẹn của hồ sơ",
+    "bad_check_digit": "Sai số kiểm tra, có thể đọc nhầm mã",
+    "unknown_format": "Không phải mã hồ sơ",
+    "other_site": "Không phải mã hồ sơ của đơn vị này",
+    "unknown_card": "Thẻ không dùng được với phiên bản này",
 }

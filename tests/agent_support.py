@@ -46,6 +46,8 @@ class StubState:
     token: str = "good-token"
     unknown_codes: set[str] = field(default_factory=set)
     broken_codes: set[str] = field(default_factory=set)
+    flags: dict[str, str] = field(default_factory=dict)
+    refusals: dict[str, str] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)
     retry_after: str | None = None
     slow_over: int | None = None
@@ -58,6 +60,27 @@ class StubState:
         """Codes recorded by the server, in arrival order (each event once)."""
         with self.lock:
             return [self.events[i]["code"] for i in self.order]
+
+
+def stub_dossier(tracking_number: str) -> dict[str, Any]:
+    """The device view of a dossier the stub answers with (the server's ``DeviceDossier``)."""
+    return {
+        "code": "H12.22-261122-0001",
+        "tracking_number": tracking_number,
+        "procedure": {"code": "1.009994", "name": "Cấp giấy phép xây dựng"},
+        "station": {
+            "code": "RECEPTION",
+            "name": "Một cửa",
+            "kind": "desk",
+            "office": "UBND xã Tân Phú",
+        },
+        "status": "in_progress",
+        "status_label": "Đang xử lý",
+        "due_at": "2026-12-02T17:00:00+07:00",
+        "working_hours_left": 12.5,
+        "on_time": "within",
+        "on_time_label": "Trong hạn",
+    }
 
 
 def _make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
@@ -116,25 +139,21 @@ def _make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 for e in events:
                     if e["id"] in state.events:
                         results.append({"id": e["id"], "status": "duplicate"})
-                    elif e["code"] in state.unknown_codes:
+                    elif e["code"] in state.unknown_codes or e["code"] in state.refusals:
+                        reason = state.refusals.get(e["code"], "unknown_code")
                         results.append(
-                            {"id": e["id"], "status": "rejected", "reason": "unknown_code",
+                            {"id": e["id"], "status": "rejected", "reason": reason,
                              "message": "no such dossier"}
                         )  # fmt: skip
                     else:
                         state.events[e["id"]] = e
                         state.order.append(e["id"])
-                        dossier = {
-                            "code": "H12.22-261122-0001",
-                            "tracking_number": e["code"],
-                            "status": "in_progress",
-                            "station": {"code": "RECEPTION", "name": "Một cửa"},
-                        }
-                        message = "H12.22-261122-0001 now at Một cửa"
-                        results.append(
-                            {"id": e["id"], "status": "accepted", "message": message,
-                             "dossier": dossier}
-                        )  # fmt: skip
+                        result = {"id": e["id"], "status": "accepted",
+                                  "message": "H12.22-261122-0001 now at Một cửa",
+                                  "dossier": stub_dossier(e["code"])}  # fmt: skip
+                        if e["code"] in state.flags:
+                            result["flag"] = state.flags[e["code"]]
+                        results.append(result)
             self._send(200, {"results": results})
 
     return Handler

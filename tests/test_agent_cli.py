@@ -104,10 +104,11 @@ def test_stdin_scans_are_checked_sent_and_answered(tmp_path: Path, server: StubS
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert f"[OK] {good}" in out and "now at Một cửa" in out
-    assert out.count(good) == 1  # the second read within 3 s is a double read
+    assert f"[OK] {good}" in out and "đang ở Một cửa" in out
+    assert out.count(f"[OK] {good}") == 1  # the second read within 3 s is a double read,
+    assert f"[DOUBLE READ] {good}" in out  # dropped here and shown
     assert "[UNKNOWN CODE] HELLO" in out
-    assert f"[REFUSED] {unknown}" in out and "no such dossier" in out
+    assert f"[REFUSED] {unknown}  Không có hồ sơ mang mã này" in out
     assert "[OK] H12.22-261122-0001" in out
     assert server.state.delivered_codes() == [good, "H12.22-261122-0001"]
     assert all(e["station"] == "RECEPTION" for e in server.state.events.values())

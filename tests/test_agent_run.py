@@ -23,10 +23,11 @@ from scanner_agent.sources.serial_source import SerialSource
 
 
 def test_each_outcome_has_its_own_sound_and_ack() -> None:
-    patterns = [fb.TONES[k] for k in (fb.ACCEPTED, fb.DUPLICATE, fb.QUEUED, fb.REJECTED)]
-    assert len(set(patterns)) == 4
-    bells = [fb.BELLS.get(k, 0) for k in (fb.ACCEPTED, fb.DUPLICATE, fb.REJECTED)]
-    assert len(set(bells)) == 3
+    classes = (fb.ACCEPTED, fb.FLAGGED, fb.DUPLICATE, fb.QUEUED, fb.REJECTED, fb.DOUBLE_READ)
+    patterns = [fb.TONES[k] for k in classes]
+    assert len(set(patterns)) == len(classes)
+    bells = [fb.BELLS.get(k, 0) for k in (fb.ACCEPTED, fb.FLAGGED, fb.DUPLICATE, fb.REJECTED)]
+    assert len(set(bells)) == 4
     out = io.StringIO()
     acks: list[bool] = []
     feedback = Feedback(out, sound=True, color=False)
@@ -43,11 +44,21 @@ def test_each_outcome_has_its_own_sound_and_ack() -> None:
 
 def test_server_answer_is_described_for_the_operator() -> None:
     dossier = {"code": "H12.22-261122-0001", "status": "in_progress", "status_label": "Đang xử lý",
-               "station": {"code": "TP-DESK", "name": "Quầy 1"}}  # fmt: skip
+               "station": {"code": "TP-DESK", "name": "Quầy 1", "office": "UBND xã"},
+               "due_at": "2026-12-02T17:00:00+07:00", "working_hours_left": 3.0,
+               "on_time_label": "Sắp đến hạn"}  # fmt: skip
     said = {"status": "accepted", "message": "H12.22-261122-0001 now at Quầy 1", "dossier": dossier}
-    assert fb.describe(said) == "H12.22-261122-0001 now at Quầy 1"
-    bare = {"status": "accepted", "dossier": dossier}
-    assert fb.describe(bare) == "H12.22-261122-0001 now at Quầy 1 (Đang xử lý)"
+    assert fb.describe(said) == (
+        "H12.22-261122-0001 · đang ở Quầy 1 (UBND xã) · hạn 17:00 02/12/2026"
+        " · còn 3 giờ làm việc · Sắp đến hạn"
+    )
+    late = {"dossier": {**dossier, "working_hours_left": -1.5, "on_time_label": "Quá hạn"}}
+    assert "quá hạn 1,5 giờ làm việc · Quá hạn" in fb.describe(late)
+    finished = {"dossier": {**dossier, "working_hours_left": None, "status_label": "Đã trả"}}
+    assert fb.describe(finished).endswith("hạn 17:00 02/12/2026 · Đã trả")
+    assert (
+        fb.describe({"status": "accepted", "message": "H12 now at Quầy 1"}) == "H12 now at Quầy 1"
+    )
 
 
 def test_double_reads_are_per_source_and_time_window() -> None:
@@ -204,6 +215,6 @@ def test_a_scan_that_cannot_be_saved_is_announced_and_the_agent_goes_on(
                       Feedback(console, sound=False))  # fmt: skip
         source = StdinSource(SourceConfig("stdin"), io.StringIO(f"{first}\n{second}\n"))
         agent.run([source], threading.Event())
-        assert f"[REFUSED] {first}  NOT SAVED, scan again later" in console.getvalue()
+        assert f"[REFUSED] {first}  CHƯA LƯU được, hãy quét lại sau" in console.getvalue()
         assert f"[OK] {second}" in console.getvalue()
         assert server.state.delivered_codes() == [second]

@@ -30,10 +30,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def write_config(tmp: Path, url: str, server: TrackerServer, batch_size: int = 50) -> Path:
+def write_config(
+    tmp: Path, url: str, server: TrackerServer, batch_size: int = 50, action: str = ""
+) -> Path:
     path = tmp / "agent.toml"
     path.write_text(
         f'server_url = "{url}"\ntoken = "{server.token}"\nstation = "{server.station}"\n'
+        f'action = "{action}"\n'
         f'outbox = "{tmp / "outbox.db"}"\nbatch_size = {batch_size}\n'
         "double_read_seconds = 0.0\nbackoff_base = 0.2\nbackoff_cap = 1.0\nsound = false\n"
         f'log_file = "{tmp / "agent.log"}"\n',
@@ -148,7 +151,8 @@ def test_scans_during_an_outage_are_delivered_when_the_server_returns(
     tracking = server.dossiers[0]["tracking_number"]
     agent.scan(tracking)
     wait_for(lambda: agent.count(f"[OK] {tracking}") == 1, timeout=30)
-    assert "now at" in agent.lines[-1] and server.dossiers[0]["code"] in agent.lines[-1]
+    assert "đang ở" in agent.lines[-1] and server.dossiers[0]["code"] in agent.lines[-1]
+    assert " · hạn " in agent.lines[-1] and "giờ làm việc" in agent.lines[-1]
     misread = tracking[:-1] + str((int(tracking[-1]) + 1) % 10)
     agent.scan(misread)  # fails its check digit: refused locally, never sent
     wait_for(lambda: agent.count(f"[UNKNOWN CODE] {misread}") == 1)
@@ -167,9 +171,27 @@ def test_unknown_dossier_is_refused_by_the_server_and_shown(
     agent.scan("000.00.19.H12-261122-9999")
     wait_for(lambda: agent.count("[REFUSED] 000.00.19.H12-261122-9999") == 1, timeout=30)
     assert agent.finish() == 0
+    assert "Không có hồ sơ mang mã này" in agent.lines[-1]
     with Outbox(tmp_path / "outbox.db") as box:
         [row] = box.rows()
         assert row.status == "rejected" and row.result_reason == "unknown_code"
+
+
+def test_a_scan_the_server_flags_is_shown_as_flagged_with_the_reason_in_vietnamese(
+    tmp_path: Path, server: TrackerServer
+) -> None:
+    """A supplement handed in when none was asked for is recorded, and flagged."""
+    server.start()
+    config = write_config(tmp_path, server.url, server, action="supplement_received")
+    agent = Agent(tmp_path, config)
+    dossier = server.dossiers[0]
+    agent.scan(dossier["tracking_number"])
+    wait_for(lambda: agent.count(f"[FLAGGED] {dossier['tracking_number']}") == 1, timeout=30)
+    assert agent.finish() == 0
+    line = agent.lines[-1]
+    assert "Không có yêu cầu bổ sung nào đang chờ" in line
+    assert f"{dossier['code']} · đang ở " in line and " · hạn " in line
+    assert len(server.scan_events()) == 1
 
 
 def test_batches_answered_500_are_retried_and_recorded_once(
