@@ -11,9 +11,12 @@ missed by both. The chain, which stops at the first stage that reads anything:
 3. ``region``: OpenCV's barcode *detector* boxes 1D codes (it is used only to locate: its
    decoder cannot read Code 128 and returns wrong EAN numbers); each box is turned upright,
    upscaled and decoded (zxing-cpp, then pyzbar), then sharpened and decoded again.
-4. ``pyzbar`` on the whole image (a pyzbar 1D read must be confirmed on a 0.7× copy).
-5. ``blur``: zxing-cpp, then pyzbar, after a light blur, for halftone or noisy prints.
-6. ``rotate`` and 7. ``enhance`` (whole image at 15° steps; 2× upscale; unsharp mask) run only
+4. ``texture``: 1D codes the detector misses (faded, glared, blurred photos) are located as
+   regions of strong, coherent gradient (a structure tensor on a half-size copy), turned
+   upright and decoded by zxing-cpp, as is and contrast-equalised (CLAHE).
+5. ``pyzbar`` on the whole image (a pyzbar 1D read must be confirmed on a 0.7× copy).
+6. ``blur``: zxing-cpp, then pyzbar, after a light blur, for halftone or noisy prints.
+7. ``rotate`` and 8. ``enhance`` (whole image at 15° steps; 2× upscale; unsharp mask) run only
    when an earlier stage saw evidence of a code, so an empty desk stays cheap.
 
 With a deadline (live camera), a stage whose recent cost on frames of this size would overrun
@@ -46,6 +49,10 @@ REGION_TARGET_PX = 900
 #: Images smaller than this (longer side, pixels) get a 2× upscaled retry.
 SMALL_IMAGE_PX = 1000
 MAX_REGIONS = 4
+#: Bar-texture regions tried by the ``texture`` stage (the largest first).
+TEXTURE_REGIONS = 2
+#: ... and their crops upscaled to this many pixels (longer side, at most 4×).
+TEXTURE_TARGET_PX = 600
 #: Small soft images are upscaled to this size (longer side) before the unsharp mask.
 SHARPEN_PX = 800
 
@@ -57,8 +64,8 @@ class Decoded:
     :param text: the decoded text, exactly as the decoder returned it (no normalization).
     :param format: the symbology, e.g. ``"Code128"`` or ``"QRCode"``.
     :param decoder: ``"zxing-cpp"``, ``"pyzbar"`` or ``"opencv-curved"``.
-    :param stage: the chain stage that read it (``direct``, ``curved``, ``region``, ``blur``,
-        ``rotate``, ``enhance``).
+    :param stage: the chain stage that read it (``direct``, ``curved``, ``region``,
+        ``texture``, ``blur``, ``rotate``, ``enhance``).
     """
 
     text: str
@@ -287,7 +294,7 @@ def _locate_regions(gray: Image) -> list[Any]:
     return boxes[:MAX_REGIONS]
 
 
-def _upright_crop(gray: Image, box: Any) -> tuple[Image, float]:
+def _upright_crop(gray: Image, box: Any, target: float = REGION_TARGET_PX) -> tuple[Image, float]:
     """Rotate ``box`` to horizontal, crop it with a quiet-zone margin and upscale it.
 
     :returns: the crop and the upscale factor.
@@ -298,7 +305,7 @@ def _upright_crop(gray: Image, box: Any) -> tuple[Image, float]:
         w, h, angle = h, w, angle + 90.0
     # Margins: the detector's box hugs the bars; Code 128 needs ≥10 modules of quiet zone.
     w, h = w * 1.3 + 20, h * 1.5 + 20
-    scale = min(4.0, max(1.0, REGION_TARGET_PX / max(w, 1.0)))
+    scale = min(4.0, max(1.0, target / max(w, 1.0)))
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     out_w, out_h = int(w * scale), int(h * scale)
     matrix[0, 2] += out_w / 2 - cx
@@ -324,6 +331,59 @@ def _stage_region(frame: Frame) -> list[Decoded]:
             here = read_zxing(cv2.addWeighted(crop, 3.0, soft, -2.0, 0), "region")
         found.extend(here)
     return found
+
+
+def _bar_regions(gray: Image) -> list[Any]:
+    """Boxes of bar-like texture, for codes OpenCV's detector misses (low contrast, glare,
+    blur): where the gradient is strong and points one way (a coherent structure tensor over
+    a window of a few bars), on a half-size copy. Location only; the crops go to zxing-cpp.
+    """
+    cv2, np, _ = _require()
+    small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    f = small.astype(np.float32)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    window = (9, 9)
+    jxx = cv2.boxFilter(gx * gx, -1, window)
+    jyy = cv2.boxFilter(gy * gy, -1, window)
+    jxy = cv2.boxFilter(gx * gy, -1, window)
+    trace = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (trace + 1e-3)
+    energy_floor = np.percentile(trace[::4, ::4], 90)
+    mask = ((coherence > 0.6) & (trace > energy_floor)).astype(np.uint8) * 255
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((4, 4), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted(contours, key=cv2.contourArea, reverse=True)[:MAX_REGIONS]
+    return [
+        cv2.boxPoints(cv2.minAreaRect(c)).astype(np.float32) * 2
+        for c in contours
+        if cv2.contourArea(c) > 200
+    ]
+
+
+def _stage_texture(frame: Frame) -> list[Decoded]:
+    """1D codes OpenCV's detector did not box: the two largest bar-texture regions, turned
+    upright, then zxing-cpp on the crop, its contrast-equalised copy (glare, faded print) and
+    that copy's unsharp mask (blur), stopping at the first read. zxing-cpp only (its Code 128
+    check is stricter than ZBar's); the crop is upright, so its own rotations are skipped."""
+    cv2, _, _ = _require()
+    clahe = cv2.createCLAHE(2.0, (4, 4))
+    for box in _bar_regions(frame.gray)[:TEXTURE_REGIONS]:
+        crop, scale = _upright_crop(frame.gray, box, TEXTURE_TARGET_PX)
+        found = read_zxing(crop, "texture", try_rotate=False)
+        if found:
+            return found
+        equalised = clahe.apply(crop)
+        found = read_zxing(equalised, "texture", try_rotate=False)
+        if found:
+            return found
+        soft = cv2.GaussianBlur(equalised, (0, 0), 1.5 * scale)
+        found = read_zxing(cv2.addWeighted(equalised, 3.0, soft, -2.0, 0), "texture",
+                           try_rotate=False)  # fmt: skip
+        if found:
+            return found
+    return []
 
 
 def _stage_blur(frame: Frame) -> list[Decoded]:
@@ -381,6 +441,7 @@ CHAIN: tuple[tuple[str, Stage], ...] = (
     ("direct", _stage_direct),
     ("curved", _stage_curved),
     ("region", _stage_region),
+    ("texture", _stage_texture),
     ("pyzbar", _stage_pyzbar),
     ("blur", _stage_blur),
     ("rotate", _stage_rotate),

@@ -20,7 +20,21 @@ from typing import Any
 from app.codes import make_tracking_number
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "bench" / "barcodes"
+
+
+def _find_corpus() -> Path:
+    """The shared barcode corpus: ``$TRACKER_BARCODE_CORPUS``, else ``shared/bench/barcodes``
+    beside the checkout or beside its parent folder (a git worktree in ``wt/<branch>``)."""
+    if os.environ.get("TRACKER_BARCODE_CORPUS"):
+        return Path(os.environ["TRACKER_BARCODE_CORPUS"])
+    for base in (ROOT.parent, ROOT.parent.parent):
+        candidate = base / "shared" / "bench" / "barcodes"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "bench" / "barcodes"
+
+
+CORPUS = _find_corpus()
 VENV_BIN = Path(sys.executable).parent
 
 
