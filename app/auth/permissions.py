@@ -25,39 +25,40 @@ from flask import current_app
 
 from app.auth.models import Role
 from app.offices.models import StationKind
+from app.tracking.models import ScanAction
 
-RECEIVE, TRANSFER_IN, SEND = "receive", "transfer_in", "send"
-REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED = "request_supplement", "supplement_received"
-REQUEST_PAYMENT, PAYMENT_RECEIVED = "request_payment", "payment_received"
-RESULT_READY = "result_ready"
-RETURNED, WITHDRAWN, STOPPED = "returned", "withdrawn", "stopped"
-REFUSED = "refused"
-ALL_ACTIONS = frozenset({RECEIVE, TRANSFER_IN, SEND, REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED,
-                         REQUEST_PAYMENT, PAYMENT_RECEIVED, RESULT_READY, RETURNED, WITHDRAWN,
-                         STOPPED, REFUSED})
+A = ScanAction
 
-_MOVE = {TRANSFER_IN, SEND}
+
+def _values(*actions: ScanAction) -> frozenset[str]:
+    return frozenset(action.value for action in actions)
+
+
+# The table holds action names (the API's and ACTION_PERMISSIONS' words), taken from ScanAction.
+ALL_ACTIONS = _values(*ScanAction)
+_MOVE = _values(A.TRANSFER_IN, A.SEND)
 # Waiting for the citizen: asking for papers or a payment, and taking them in.
-_SUPPLEMENTS = {REQUEST_SUPPLEMENT, SUPPLEMENT_RECEIVED, REQUEST_PAYMENT, PAYMENT_RECEIVED}
+_SUPPLEMENTS = _values(A.REQUEST_SUPPLEMENT, A.SUPPLEMENT_RECEIVED, A.REQUEST_PAYMENT,
+                       A.PAYMENT_RECEIVED)
 
 # Scanner devices, by the kind of the station the scan is made at.
 STATION_DEFAULTS: dict[StationKind, frozenset[str]] = {
     # Refusal (status 3) is the desk's decision, made at the desk.
-    StationKind.RECEPTION: frozenset(_MOVE | _SUPPLEMENTS | {RECEIVE, RETURNED, REFUSED}),
-    StationKind.DEPARTMENT: frozenset(_MOVE | {RESULT_READY}),
-    StationKind.LEADER: frozenset(_MOVE | {RESULT_READY}),
-    StationKind.RETURN: frozenset(_MOVE | _SUPPLEMENTS | {RESULT_READY, RETURNED}),
-    StationKind.ARCHIVE: frozenset(_MOVE),
-    StationKind.AGENCY: frozenset(_MOVE),
+    StationKind.RECEPTION: _MOVE | _SUPPLEMENTS | _values(A.RECEIVE, A.RETURNED, A.REFUSED),
+    StationKind.DEPARTMENT: _MOVE | _values(A.RESULT_READY),
+    StationKind.LEADER: _MOVE | _values(A.RESULT_READY),
+    StationKind.RETURN: _MOVE | _SUPPLEMENTS | _values(A.RESULT_READY, A.RETURNED),
+    StationKind.ARCHIVE: _MOVE,
+    StationKind.AGENCY: _MOVE,
 }
 
 # Staff with a personal token, by role.
 ROLE_DEFAULTS: dict[Role, frozenset[str]] = {
-    Role.RECEPTION: frozenset(_MOVE | _SUPPLEMENTS
-                              | {RECEIVE, RESULT_READY, RETURNED, WITHDRAWN, STOPPED, REFUSED}),
-    Role.SPECIALIST: frozenset(_MOVE | _SUPPLEMENTS | {RESULT_READY}),
-    Role.LEADER: frozenset(_MOVE | {RESULT_READY, WITHDRAWN, STOPPED}),
-    Role.SUPERVISOR: frozenset(_MOVE),
+    Role.RECEPTION: _MOVE | _SUPPLEMENTS | _values(
+        A.RECEIVE, A.RESULT_READY, A.RETURNED, A.WITHDRAWN, A.STOPPED, A.REFUSED),
+    Role.SPECIALIST: _MOVE | _SUPPLEMENTS | _values(A.RESULT_READY),
+    Role.LEADER: _MOVE | _values(A.RESULT_READY, A.WITHDRAWN, A.STOPPED),
+    Role.SUPERVISOR: _MOVE,
     Role.ADMIN: ALL_ACTIONS,
 }
 
