@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pydantic
-from flask import g, request
+from flask import request
 
 from app.auth.models import Role
-from app.auth.tokens import require
+from app.auth.tokens import current_principal, require
 from app.errors import DomainError, ValidationError
 from app.extensions import charge_token
 
@@ -141,13 +141,13 @@ def spec(*, responses: dict[int, Response], security: Security,
                     kwargs["body"] = validate(body, json_body(), code=invalid_code)
                 except DomainError:
                     if not security.public:
-                        charge_token(g.token_key, 1)
+                        charge_token(current_principal().token_key, 1)
                     raise
                 if cost is not None:
                     amount = cost(kwargs["body"])
             if not security.public:
                 # One charge per call, all or nothing: a batch over the budget spends none.
-                charge_token(g.token_key, amount)
+                charge_token(current_principal().token_key, amount)
             if query is not None:
                 kwargs["query"] = validate(query, request.args.to_dict(), code=invalid_code)
             return view(*args, **kwargs)

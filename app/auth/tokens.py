@@ -46,6 +46,7 @@ class Principal:
 
     user: User | None = None
     device: Device | None = None
+    token_key: str = ""  # the hash of the bearer token: the key of its rate-limit budget
 
     @property
     def office(self) -> Office:
@@ -115,7 +116,7 @@ def authenticate(token: str) -> Principal:
             raise Unauthorized("This device token was revoked.", code="revoked_token")
         if _stale(device.last_seen_at, now):
             g.last_seen_stamp = _Stamp(Device, device.id)
-        return Principal(device=device)
+        return Principal(device=device, token_key=digest)
     api_token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if api_token is None:
         raise Unauthorized("This API token is not known.", code="invalid_token")
@@ -128,7 +129,7 @@ def authenticate(token: str) -> Principal:
         raise Unauthorized("This user account is disabled.", code="inactive_user")
     if _stale(api_token.last_used_at, now):
         g.last_seen_stamp = _Stamp(ApiToken, api_token.id)
-    return Principal(user=api_token.user)
+    return Principal(user=api_token.user, token_key=digest)
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,7 @@ def require(*, roles: Iterable[Role] | None = None, devices: bool = False) -> Ca
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = _bearer()
-            principal = authenticate(token)
-            g.token_key = hash_token(token)  # the key of its rate-limit budget
+            principal = authenticate(_bearer())
             if principal.device is not None and not devices:
                 raise Forbidden("Scanner devices may not call this endpoint.")
             if principal.user is not None and principal.user.role not in allowed:
