@@ -81,15 +81,8 @@ def render_control_sheet(data: ControlSheetData, forms: FormConfig | None = None
     flow.field("Cơ quan (bộ phận) giải quyết hồ sơ:", data.handling_agency)
     flow.field("Cơ quan phối hợp giải quyết hồ sơ:", "; ".join(data.coordinating_agencies))
     if data.due_at is not None:
-        if data.rescheduled and data.original_due_at is not None:
-            flow.field(
-                "Thời hạn trả kết quả:",
-                long_datetime(data.original_due_at, tz),
-                value_font=tx.REGULAR,
-            )
-            flow.field("Hẹn lại:", long_datetime(data.due_at, tz), indent=6 * MM)
-        else:
-            flow.field("Thời hạn trả kết quả:", long_datetime(data.due_at, tz))
+        flow.appointment("Thời hạn trả kết quả:", data.due_at,
+                         data.original_due_at if data.rescheduled else None, tz)
     if data.verdict is not None:
         flow.field("Kết quả giải quyết hồ sơ:", OVERALL_VERDICT_TEXT[data.verdict])
     flow.space(3 * MM)

@@ -10,7 +10,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from . import text as tx
 from .data import FormConfig
-from .dates import long_date
+from .dates import long_date, long_datetime
 from .layout import MM
 
 PAGE_W, PAGE_H = A4
@@ -81,6 +81,16 @@ class Flow:
                 self.canvas.drawCentredString(x + width / 2, self.y + 0.3 * size, part)
             else:
                 self.canvas.drawString(x, self.y + 0.3 * size, part)
+
+    def appointment(self, label: str, due_at: datetime, moved_from: datetime | None,
+                    tz: tzinfo) -> None:
+        """``label`` and the appointment; one moved from ``moved_from`` shows that first one,
+        then "Hẹn lại: <new>" (never silently one of them)."""
+        if moved_from is None:
+            self.field(label, long_datetime(due_at, tz))
+            return
+        self.field(label, long_datetime(moved_from, tz), value_font=tx.REGULAR)
+        self.field("Hẹn lại:", long_datetime(due_at, tz), indent=6 * MM)
 
     def field(
         self,

@@ -109,15 +109,8 @@ def _draw_content(
     flow.field("2. Số lượng hồ sơ:", f"{data.copies_count:02d} (bộ)")
     flow.field("3. Thời gian giải quyết hồ sơ theo quy định:", data.legal_duration)
     flow.field("4. Thời gian nhận hồ sơ:", long_datetime(data.received_at, tz))
-    if data.rescheduled and data.original_due_at is not None:
-        flow.field(
-            "5. Thời gian trả kết quả giải quyết hồ sơ:",
-            long_datetime(data.original_due_at, tz),
-            value_font=tx.REGULAR,
-        )
-        flow.field("Hẹn lại:", long_datetime(data.due_at, tz), indent=6 * MM)
-    else:
-        flow.field("5. Thời gian trả kết quả giải quyết hồ sơ:", long_datetime(data.due_at, tz))
+    flow.appointment("5. Thời gian trả kết quả giải quyết hồ sơ:", data.due_at,
+                     data.original_due_at if data.rescheduled else None, tz)
     flow.field("6. Đăng ký nhận kết quả tại:", data.return_method)
     book = (
         f"Vào Sổ theo dõi hồ sơ, Quyển số: {data.book_number or '……'}, "
