@@ -35,6 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{app.instance_path}/tracker.db"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
 
     _register_extensions(app)
     _register_blueprints(app)
@@ -81,9 +83,13 @@ def _register_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from flask import jsonify
 
+    from app.auth.views import bp as auth_bp
     from app.tracking.api import bp as api_bp
     from app.tracking.views import bp as tracking_bp
+    from app.web import init_web
 
+    init_web(app)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(tracking_bp)
     from app.tracking import supervision

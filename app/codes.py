@@ -33,7 +33,7 @@ import string
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 # --- tracking numbers: 11 digits + Damm ------------------------------------------------------
 
@@ -286,6 +286,14 @@ def receipt_url_reference(text: str) -> str | None:
     return unquote(segments[-1]).upper()
 
 
+def receipt_url_secret(text: str) -> str | None:
+    """The receipt secret (``t=``) a receipt URL carries, or ``None``."""
+    if receipt_url_reference(text) is None:
+        return None
+    values = parse_qs(urlsplit(text).query).get("t")
+    return values[0] if values else None
+
+
 def normalize_scan(raw: str) -> str:
     """A scan as both sides compare it: NFC, with whitespace and control or format characters
     (NUL, CR/LF, tabs, zero-width spaces) removed, uppercased unless it is a receipt URL.
@@ -299,6 +307,33 @@ def normalize_scan(raw: str) -> str:
     if receipt_url_reference(text) is not None:
         return text
     return text.upper()
+
+
+# --- receipt secrets -----------------------------------------------------------------------------
+
+SECRET_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+"""The receipt secret is base32 (RFC 4648): letters and the digits 2 to 7 only."""
+# Digits outside the alphabet that people type for the letter they look like; "1" could be
+# an I or an L, so both are tried.
+_SECRET_LOOKALIKES = str.maketrans({"0": "O", "8": "B"})
+_SECRET_SEPARATORS = frozenset(" -._/")
+_MAX_AMBIGUOUS = 4  # at most 2**4 secrets tried for one typed text
+
+
+def secret_candidates(typed: str) -> list[str]:
+    """The receipt secrets a hand-typed one may be: case, spaces and dashes ignored, ``0`` read
+    as ``O``, ``8`` as ``B``, and ``1`` as ``I`` or ``L``.
+
+    :returns: every reading (none when the text cannot be a secret, e.g. more than four 1s).
+    """
+    text = unicodedata.normalize("NFKC", typed).upper().translate(_SECRET_LOOKALIKES)
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in _SECRET_SEPARATORS)
+    if not text or text.count("1") > _MAX_AMBIGUOUS or not set(text) <= SECRET_ALPHABET | {"1"}:
+        return []
+    readings = [""]
+    for ch in text:
+        readings = [r + c for r in readings for c in ("IL" if ch == "1" else ch)]
+    return readings
 
 
 # --- cards: staff badges and action cards ------------------------------------------------------

@@ -32,6 +32,14 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   province key (``"*"`` for all) to such a list. Default: the national shape ``<agency
   code>-<yymmdd or yyyymmdd>-<4 to 7 digit serial>`` (``G09.20-20260609-0092637``); ``[]``
   accepts only each office's own shape. Codes must also be official codes (see ``app.codes``).
+- ``FLASK_LOGIN_MAX_FAILURES`` / ``FLASK_LOGIN_LOCKOUT_MINUTES``: wrong passwords in a row that
+  lock a staff account, and for how long (5, 15).
+- ``FLASK_LOGIN_RATE_LIMIT``: failed logins per client address (``"20 per 15 minutes"``), so
+  one machine cannot try many accounts; further attempts get the 429 page.
+- ``FLASK_SESSION_COOKIE_SECURE``: the session cookie only over HTTPS; on unless debugging or
+  testing (set ``false`` to try the pages over plain HTTP on another machine).
+- ``FLASK_KIOSK_RESET_SECONDS``: the kiosk goes back to its empty form after this long without
+  input (30).
 """
 
 from __future__ import annotations
@@ -78,4 +86,19 @@ DEFAULTS: dict[str, Any] = {
     "FORMS": {},
     # Overrides of app.auth.permissions' table of who may post which scan action.
     "ACTION_PERMISSIONS": {},
+    # Pages: staff sessions and forms.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    "LOGIN_RATE_LIMIT": "20 per 15 minutes",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": None,  # None: create_app turns it on unless debug or testing
+    # CSRF is checked by app.web for pages only (the API uses bearer tokens).
+    "WTF_CSRF_CHECK_DEFAULT": False,
+    # Responses send no Referer (a lookup URL carries the receipt secret), so Flask-WTF's
+    # HTTPS referrer check would refuse every form; the token and SameSite=Lax remain.
+    "WTF_CSRF_SSL_STRICT": False,
+    # A kiosk page stays open for hours: its token lives as long as the session.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "KIOSK_RESET_SECONDS": 30,
 }

@@ -1,4 +1,5 @@
-"""One error shape for the whole API: ``{"error": {"code": ..., "message": ...}}``."""
+"""One error shape for the whole API: ``{"error": {"code": ..., "message": ...}}``; pages
+(every path outside ``/api/``) get the same statuses as a translated HTML page instead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as ResponseBase
 
@@ -69,6 +71,52 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+    return response
+
+
+def is_page() -> bool:
+    """The request is for a page (HTML), not for the API (JSON)."""
+    return not request.path.startswith("/api/")
+
+
+_SERVER_FAILURE = (_l("Something went wrong"),
+                   _l("The server failed; nothing was saved. Please try again later."))
+ERROR_PAGES = {
+    400: (_l("The request could not be understood"),
+          _l("The form may have expired. Go back, reload the page and try again.")),
+    401: (_l("Please log in"), _l("This page is for staff who are logged in.")),
+    403: (_l("You may not open this page"),
+          _l("Your role does not give access to this page. Ask your office's administrator "
+             "if you need it.")),
+    404: (_l("Page not found"),
+          _l("The address may be mistyped, or the page no longer exists.")),
+    405: (_l("This action is not possible here"), _l("Go back and use the buttons on the page.")),
+    413: (_l("What was sent is too large"), _l("Send less at once.")),
+    422: (_l("What was sent could not be read"), _l("Check what was typed and try again.")),
+    429: (_l("Too many requests"), _l("Please wait a moment before trying again.")),
+    503: (_l("The service is briefly unavailable"),
+          _l("Nothing was lost. Please try again in a few moments.")),
+}
+
+
+def error_page(status: int, headers: dict[str, str] | None = None) -> Response:
+    """The translated HTML page of an error status (404, 403, 429, 500, …).
+
+    Pages of server failures (5xx) read nothing from the database, not even who is logged
+    in: the database may be the failure.
+    """
+    from flask import render_template
+
+    title, text = ERROR_PAGES.get(status, _SERVER_FAILURE)
+    try:
+        body = render_template("errors/error.html", status=status, title=title, text=text,
+                               staff_header=status < 500,
+                               retry_after=(headers or {}).get("Retry-After"))
+    except Exception as exc:  # the page itself failed: say so plainly, never a traceback
+        log.error("error page %s failed:\n%s", status, describe_error(exc))
+        body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers.update(headers or {})
     return response
 
 
@@ -151,6 +199,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
         db.session.rollback()
+        if is_page():
+            return error_page(exc.status, exc.headers)
         response = error_response(exc.status, exc.code, exc.message, exc.details)
         response.headers.update(exc.headers)
         return response
@@ -158,25 +208,27 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseBase:
         db.session.rollback()
-        response: ResponseBase
-        if not request.path.startswith("/api/"):
-            response = exc.get_response()
-        else:
-            response = error_response(exc.code or 500, _http_code(exc), exc.description or "")
-            # Keep what the exception says beyond its body, e.g. a 405's Allow.
-            for name, value in exc.get_headers():
-                if name.lower() != "content-type":
-                    response.headers[name] = value
-        if exc.code == 429:
-            response.headers["Retry-After"] = str(_rate_limit_retry_after())
+        status = exc.code or 500
+        if status < 400:  # a redirect raised as an exception
+            return exc.get_response()
+        retry = ({"Retry-After": str(_rate_limit_retry_after())} if status == 429 else None)
+        response = (error_page(status, retry) if is_page() else
+                    error_response(status, _http_code(exc), exc.description or ""))
+        # Keep what the exception says beyond its body, e.g. a 405's Allow.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        if retry:
+            response.headers.update(retry)
         return response
 
     def _outage(exc: Exception) -> Response:
         _rollback_quietly()
         log.warning("database unavailable on %s %s: %s", request.method, request.path,
                     describe_error(exc).splitlines()[0])
-        response = error_response(503, "database_unavailable",
-                                  "The database is unavailable; nothing was saved. Retry later.")
+        response = (error_page(503) if is_page() else error_response(
+            503, "database_unavailable",
+            "The database is unavailable; nothing was saved. Retry later."))
         response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER_SECONDS"])
         return response
 
@@ -189,4 +241,6 @@ def register_error_handlers(app: Flask) -> None:
         # Never exc_info: the traceback's messages may quote request data (see describe_error).
         log.error("unhandled error on %s %s\n%s", request.method, request.path,
                   describe_error(exc))
+        if is_page():
+            return error_page(500)
         return error_response(500, "internal_error", "The server failed; nothing was saved.")

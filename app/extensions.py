@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
@@ -119,3 +119,13 @@ def charge_token(token_key: str, cost: int = 1) -> None:
             if wait is not None:
                 msg = f"Too many requests with this token ({item}); retry in {wait} s."
                 raise TooManyRequests(msg, wait)
+
+
+def _failed_login(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# Failed logins per client address, whatever account they try (the per-account lockout is in
+# app.auth.operations.check_login); a successful login costs nothing.
+login_limit = limiter.limit(_config("LOGIN_RATE_LIMIT"), methods=["POST"],
+                            deduct_when=_failed_login, scope="login")

@@ -42,6 +42,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[created_at]
+    # Wrong passwords in a row since the last login or lockout; the page locks the account
+    # until ``locked_until`` once they reach LOGIN_MAX_FAILURES (app.auth.operations).
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
 
     office: Mapped[Office] = relationship()
 

@@ -8,12 +8,12 @@ import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import ApiToken, Device, Role, User
 from app.auth.tokens import DEVICE_PREFIX, USER_PREFIX, new_token
 from app.db import db, utcnow
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.offices.models import Office, Station
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,59 @@ def get_user(username: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(f"no user {username}")
+    return user
+
+
+class LoginRefused(DomainError):
+    """A login the page refuses: ``bad_credentials`` (unknown user, wrong password, inactive
+    account: one answer for all, so usernames cannot be probed) or ``locked`` (too many
+    failures; ``locked_until`` says until when)."""
+
+    status = 401
+    code = "bad_credentials"
+
+    def __init__(self, message: str, *, locked_until: dt.datetime | None = None) -> None:
+        super().__init__(message, code="locked" if locked_until else None)
+        self.locked_until = locked_until
+
+
+# Checked against when the username is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+def check_login(username: str, password: str, *, max_failures: int,
+                lockout: dt.timedelta, now: dt.datetime | None = None) -> User:
+    """The user ``username`` if ``password`` is theirs and the account may log in now.
+
+    Each wrong password counts; the ``max_failures``-th in a row locks the account for
+    ``lockout`` (even the right password is refused until then) and starts the count again.
+    A successful login clears the count. Flushes the count: the caller commits it, on failure
+    too.
+
+    :raises LoginRefused: ``bad_credentials`` or ``locked``.
+    """
+    now = now or utcnow()
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise LoginRefused("wrong username or password")
+    if user.locked_until is not None and user.locked_until > now:
+        raise LoginRefused(f"user {user.username} is locked", locked_until=user.locked_until)
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        locked_until = None
+        if user.failed_logins >= max_failures:
+            user.failed_logins, user.locked_until = 0, now + lockout
+            locked_until = user.locked_until
+            log.warning("user %s locked until %s after %d failed logins", user.username,
+                        locked_until.isoformat(timespec="minutes"), max_failures)
+        db.session.flush()
+        raise LoginRefused("wrong username or password", locked_until=locked_until)
+    if not user.active:
+        raise LoginRefused("wrong username or password")
+    user.failed_logins, user.locked_until = 0, None
+    db.session.flush()
+    log.info("user %s logged in", user.username)
     return user
 
 

@@ -29,6 +29,15 @@ from app.tracking.models import ScanAction
 
 A = ScanAction
 
+# Who may use which part of the product: the API (``@spec(security=staff(...))``) and the
+# pages (``@staff_page(...)``) both take their roles from here, so a role refused by one is
+# refused by the other.
+INTAKE_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
+# The receipt carries the applicant's data and the lookup secret: reprinted by reception only.
+RECEIPT_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
+SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+STAFF_ROLES = frozenset(Role)
+
 
 def _values(*actions: ScanAction) -> frozenset[str]:
     return frozenset(action.value for action in actions)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth.models import Role
+from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES
 from app.auth.tokens import current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
 from app.db import commit_with_retry, db
@@ -24,9 +24,6 @@ from app.tracking.models import Dossier, DossierNotice, NoticeKind
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-INTAKE_ROLES = (Role.RECEPTION, Role.ADMIN)
-# The receipt carries the applicant's data and the lookup secret: reprinted by reception only.
-RECEIPT_ROLES = (Role.RECEPTION, Role.ADMIN)
 DESK_NOTICE_ROLES = notices.ISSUERS[NoticeKind.REFUSAL]
 APOLOGY_ROLES = notices.ISSUERS[NoticeKind.APOLOGY]
 _ERRORS_404 = (404,)

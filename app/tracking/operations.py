@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import User
 from app.auth.tokens import Principal
-from app.codes import normalize_scan
+from app.codes import normalize_scan, secret_candidates
 from app.db import db, utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
@@ -116,7 +116,10 @@ def reissue_lookup_secret(dossier: Dossier) -> str:
 
 
 def check_lookup_secret(dossier: Dossier, secret: str) -> bool:
-    return hmac.compare_digest(_hash_secret(secret.strip().upper()), dossier.lookup_secret_hash)
+    """Whether ``secret`` is the dossier's receipt secret, as typed by hand or scanned
+    (:func:`app.codes.secret_candidates`: case, dashes and look-alike digits forgiven)."""
+    return any(hmac.compare_digest(_hash_secret(candidate), dossier.lookup_secret_hash)
+               for candidate in secret_candidates(secret))
 
 
 def lookup_url(dossier: Dossier) -> str:

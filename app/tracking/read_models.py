@@ -34,10 +34,10 @@ from pydantic import (
 
 from app.auth.tokens import Principal
 from app.offices.models import Station
-from app.procedures.operations import procedure_name
+from app.procedures.operations import plan_of, procedure_name
 from app.tracking import operations as ops
 from app.tracking import queries
-from app.tracking.models import Dossier
+from app.tracking.models import Dossier, DossierStatus
 from app.tracking.queries import Standing, TimelineStep
 
 OfficeTime = Annotated[
@@ -155,11 +155,27 @@ class _Status(ReadModel):
     on_time_label: str
 
 
+class ProgressStep(ReadModel):
+    """One step of the procedure's plan and how far the file is: the citizen's progress bar."""
+
+    position: int
+    name: str
+    state: Literal["done", "current", "todo"]
+
+
+CitizenAction = Literal["bring_papers", "pay", "collect"]
+
+
 class PublicDossier(_Status):
     """What anyone holding the code sees; the timeline only with the receipt secret."""
 
     procedure: ProcedureRef
     applicant: str = Field(description="Masked name, e.g. N*** T*** H***")
+    progress: list[ProgressStep] = Field(description=(
+        "The plan's steps, done / current / todo (no dates, no people)"))
+    citizen_action: CitizenAction | None = Field(description=(
+        "What the office awaits from the citizen: papers (a supplement), a payment, or the "
+        "result is ready to collect"))
     timeline: list[PublicStep] | None = Field(
         default=None, description="Only with the receipt secret; never names anybody")
 
@@ -291,12 +307,35 @@ def _awaiting(d: Dossier) -> list[Literal["supplement", "payment"]]:
     return waits
 
 
+def _progress(d: Dossier) -> list[ProgressStep]:
+    def state(position: int) -> Literal["done", "current", "todo"]:
+        if d.status is DossierStatus.RETURNED or position < d.plan_position:
+            return "done"
+        if position == d.plan_position and not d.status.closed:
+            return "current"
+        return "todo"
+
+    return [ProgressStep(position=step.position, name=step.name, state=state(step.position))
+            for step in plan_of(d.procedure_version_id)]
+
+
+def _citizen_action(d: Dossier) -> CitizenAction | None:
+    if d.awaiting_supplement:
+        return "bring_papers"
+    if d.awaiting_payment:
+        return "pay"
+    if d.status is DossierStatus.PROCESSED:
+        return "collect"
+    return None
+
+
 def public_view(d: Dossier, now: Standing, *, with_timeline: bool = False) -> PublicDossier:
     """The public model; ``with_timeline`` only once the receipt secret was checked."""
     steps = (_public_steps(queries.timeline(d, now.calendar, now.now), now)
              if with_timeline else None)
     return PublicDossier(**_status(d, now), procedure=_procedure(d),
-                         applicant=mask_name(d.applicant_name), timeline=steps)
+                         applicant=mask_name(d.applicant_name), progress=_progress(d),
+                         citizen_action=_citizen_action(d), timeline=steps)
 
 
 def device_view(d: Dossier, now: Standing | None = None) -> DeviceDossier:

@@ -1,5 +1,6 @@
-"""Refused scan attempts for the owners' supervisors: ``GET /api/v1/refused-scans`` and
-``tracker scans refused`` (thin: the rule and the query live in app.tracking.scope)."""
+"""Refused scan attempts for the owners' supervisors: ``GET /api/v1/refused-scans``, the page
+``/refused-scans`` and ``tracker scans refused`` (thin: the rule and the query live in
+app.tracking.scope)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import click
-from flask import Blueprint, Flask, current_app, jsonify, url_for
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, url_for
 from flask.cli import with_appcontext
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from app.auth.models import Role
-from app.auth.permissions import action_table
+from app.auth.permissions import SUPERVISION_ROLES, action_table
 from app.auth.tokens import current_principal
 from app.boundary import spec, staff
 from app.db import utcnow
@@ -25,8 +25,10 @@ from app.errors import NotFound
 from app.offices.operations import get_office
 from app.tracking import scope
 from app.tracking.models import RefusedScan
+from app.web import staff_page
 
 bp = Blueprint("supervision", __name__, url_prefix="/api/v1")
+pages = Blueprint("supervision_pages", __name__)
 
 DEFAULT_DAYS = 30
 MAX_LIMIT = 500
@@ -35,6 +37,7 @@ MAX_LIMIT = 500
 def register(app: Flask) -> None:
     """The refused-scans endpoint and CLI; checks ``ACTION_PERMISSIONS`` at start-up."""
     app.register_blueprint(bp)
+    app.register_blueprint(pages)
     app.cli.add_command(scans_group)
     with app.app_context():
         action_table()  # a bad override fails the start, not the first scan
@@ -117,7 +120,7 @@ class RefusedScansOut(BaseModel):
 
 @bp.get("/refused-scans")
 @spec(query=RefusedScansQuery, responses={200: RefusedScansOut},
-      security=staff((Role.SUPERVISOR, Role.ADMIN)))
+      security=staff(SUPERVISION_ROLES))
 def refused_scans(query: RefusedScansQuery) -> ResponseReturnValue:
     """Scans refused as out of scope on dossiers the caller's offices own, newest first."""
     now = utcnow()
@@ -132,6 +135,18 @@ def refused_scans(query: RefusedScansQuery) -> ResponseReturnValue:
         following = f"{url_for('supervision.refused_scans')}?{urlencode(page)}"
     body = RefusedScansOut(refused=[RefusedScanView.of(r) for r in rows], next=following)
     return jsonify(body.model_dump(mode="json"))
+
+
+@pages.get("/refused-scans")
+@staff_page(SUPERVISION_ROLES)
+def refused_scans_page() -> ResponseReturnValue:
+    """The last days' refused scans on the caller's offices' dossiers, newest first."""
+    now = utcnow()
+    rows = scope.refused_scans(g.principal.office_ids, now - dt.timedelta(days=DEFAULT_DAYS),
+                               now, limit=MAX_LIMIT)
+    return render_template("tracking/refused_scans.html", days=DEFAULT_DAYS,
+                           tz=zoneinfo.ZoneInfo(g.principal.office.timezone),
+                           rows=[RefusedScanView.of(r) for r in rows])
 
 
 @click.group("scans")
