@@ -11,19 +11,20 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from browser_support import (
+from conftest import Office, scan, seed_office
+from flask import Flask
+from pages_support import (
     CHROMIUM,
     PASSWORD,
     SIZES,
     LiveServer,
     describe,
+    later,
     screenshot,
     serious_violations,
     serve,
     set_passwords,
 )
-from conftest import Office, scan, seed_office
-from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 Start = Callable[..., tuple[LiveServer, Office]]
@@ -64,7 +65,7 @@ def moved_dossier(server: LiveServer, office: Office) -> dict[str, Any]:
     client = server.app.test_client()
     d = office.intake(client)
     response = client.post("/api/v1/scans", headers=office.headers(), json={"events": [
-        scan(d["tracking_number"], d["received_at"], station="TUPHAP")]})
+        scan(d["tracking_number"], later(d["received_at"]), station="TUPHAP")]})
     assert response.get_json()["results"][0]["status"] == "accepted"
     return d
 

@@ -1,4 +1,5 @@
-"""A live server on the test database and Debian's Chromium, for the browser tests.
+"""For the page tests: seeded passwords, and a live server on the test database with Debian's
+Chromium for the browser tests.
 
 The app runs in werkzeug's threaded server on a free port, in this process (same database as
 the test: SQLite file or TEST_DATABASE_URL). Chromium is the system one (``/usr/bin/chromium``,
@@ -7,6 +8,7 @@ installed by ``.ci/setup``): Playwright's own browser download cannot work here.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
@@ -83,3 +85,8 @@ def serious_violations(page: Any) -> list[dict[str, Any]]:
 
 def describe(violations: list[dict[str, Any]]) -> str:
     return json.dumps(violations, ensure_ascii=False, indent=1)
+
+
+def later(iso: str, seconds: int = 30) -> str:
+    """An instant just after ``iso``: a scan never ties with the intake it follows."""
+    return (dt.datetime.fromisoformat(iso) + dt.timedelta(seconds=seconds)).isoformat()
