@@ -186,6 +186,19 @@ def test_error_pages_are_html_in_the_chosen_language_and_the_api_keeps_json(clie
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
 
 
+def test_a_failing_page_gets_the_translated_500_page(make_app):
+    app = make_app()
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("the page broke")
+
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "Máy chủ gặp sự cố; chưa có gì được lưu." in page.get_data(as_text=True)
+
+
 def test_root_sends_citizens_to_the_lookup_and_staff_to_their_start(app, client, office):
     assert client.get("/").headers["Location"] == "/lookup"
     set_passwords(app)

@@ -214,6 +214,9 @@ def test_every_page_at_its_sizes_has_no_serious_accessibility_violation(
         if path is not None:
             page.goto(server.at(path))
         screenshot(page, f"{name}-{size}")
+        # A dossier code may wrap after a dash, never inside one of its parts.
+        assert page.eval_on_selector_all(
+            ".code span", "parts => parts.every(p => p.getClientRects().length === 1)"), name
         violations = serious_violations(page)
         if violations:
             found[name] = violations
