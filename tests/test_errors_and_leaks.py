@@ -118,7 +118,7 @@ def test_lookup_secret_is_redacted_from_the_gunicorn_access_log(tmp_path: Path):
             try:
                 return requests.get(f"http://127.0.0.1:{port}/health?t=s3cretvalue",
                                     timeout=2).ok
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a worker still booting
                 return False
 
         wait_for(served, timeout=60, interval=0.2)
