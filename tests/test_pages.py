@@ -172,6 +172,8 @@ def test_pages_refuse_exactly_the_roles_the_api_refuses(app, client, office: Off
     page = client.get("/refused-scans")
     assert (api == 403) == (page.status_code == 403)
     assert page.mimetype == "text/html"
+    home = client.get("/home").get_data(as_text=True)  # lists the page only where it opens
+    assert ('href="/refused-scans"' in home) == (page.status_code == 200)
 
 
 # --- languages and error pages --------------------------------------------------------------

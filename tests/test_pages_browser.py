@@ -27,6 +27,12 @@ from pages_support import (
 )
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+# The browser drops connections it no longer needs (a font of a page it already left) while
+# werkzeug's development server streams a static file; that file is then closed by the garbage
+# collector, in the server's thread: a ResourceWarning of the test server, not of the app.
+pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
+              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+
 Start = Callable[..., tuple[LiveServer, Office]]
 PERSONAL = ("Nguyễn", "Hằng", "0912345678", "001190012345", "N***")
 

@@ -64,7 +64,7 @@ PAGES = (
          _l("What a citizen sees with the code of a receipt")),
     Page("tracking.kiosk", _l("Citizen kiosk"),
          _l("Full screen lookup for the touch screen in the waiting room")),
-    Page("supervision_pages.refused_scans", _l("Refused scans"),
+    Page("supervision_pages.refused_scans_page", _l("Refused scans"),
          _l("Scans refused because the file was outside the scanner's scope"),
          SUPERVISION_ROLES),
 )
