@@ -32,6 +32,8 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   province key (``"*"`` for all) to such a list. Default: the national shape ``<agency
   code>-<yymmdd or yyyymmdd>-<4 to 7 digit serial>`` (``G09.20-20260609-0092637``); ``[]``
   accepts only each office's own shape. Codes must also be official codes (see ``app.codes``).
+- ``FLASK_PRINT_JOB_MAX_AGE_MINUTES``: a print job its agent has not fetched within this many
+  minutes (the PC was off) is dropped rather than printed late (default 30).
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     # read once per this many seconds per server process.
     "CACHE_SECONDS": 60,
     "JSON_SORT_KEYS": False,
+    # A print job not fetched by its agent within this many minutes is dropped (app.printjobs).
+    "PRINT_JOB_MAX_AGE_MINUTES": 30,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
     "FORMS": {},
     # Overrides of app.auth.permissions' table of who may post which scan action.

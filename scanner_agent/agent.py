@@ -57,6 +57,8 @@ class Agent:
     """Ties sources, outbox, sender and feedback together.
 
     :param answer_wait: seconds to wait for the server before saying "queued offline".
+    :param workers: loops run in their own threads while the agent runs, each given the
+        event that stops them (e.g. :meth:`scanner_agent.printing.PrintJobPoller.run`).
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class Agent:
         feedback: Feedback,
         *,
         answer_wait: float = 4.0,
+        workers: Sequence[Callable[[threading.Event], None]] = (),
     ) -> None:
         self.config = config
         self.outbox = outbox
@@ -74,6 +77,8 @@ class Agent:
         self.rules = CodeRules(config.official_code_pattern)
         self.doubles = DoubleReadFilter(config.double_read_seconds)
         self.answer_wait = answer_wait
+        # Background loops beside the sender (the print-job poller), stopped with it.
+        self.workers = tuple(workers)
         self.syncer = Syncer(
             outbox,
             client,
@@ -202,6 +207,8 @@ class Agent:
             target=self.syncer.run, args=(sync_stop,), name="sync", daemon=True
         )
         sync_thread.start()
+        for work in self.workers:
+            threading.Thread(target=work, args=(sync_stop,), daemon=True).start()
         threads = [
             threading.Thread(target=self._run_source, args=(s, stop), name=s.label, daemon=True)
             for s in sources

@@ -17,6 +17,7 @@ from typing import Any
 
 APP_NAME = "scanner-agent"
 SOURCE_TYPES = ("stdin", "evdev", "serial", "camera")
+PRINTER_TYPES = ("tcp", "serial", "usb", "cups", "windows")
 
 
 class ConfigError(ValueError):
@@ -91,6 +92,45 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class PrinterConfig:
+    """The label printer at this station (the ``[printer]`` table).
+
+    :param type: ``tcp`` (raw ZPL to a network printer, port 9100), ``serial`` (raw ZPL to a
+        serial port), ``usb`` (raw ZPL to a printer device file such as ``/dev/usb/lp0``),
+        ``cups`` (the PDF, or ZPL with ``raw``, through ``lp``), ``windows`` (the PDF to the
+        default printer through the PDF application's "print" verb).
+    :param address: ``host`` or ``host:port`` (tcp); port name or ``VID:PID`` (serial);
+        device path (usb); queue name (cups; empty: the default printer).
+    """
+
+    type: str
+    address: str = ""
+    port: int = 9100
+    baudrate: int = 9600
+    timeout: float = 10.0
+    # The label stock, sent to the server's label endpoint.
+    width_mm: float = 50.0
+    height_mm: float = 30.0
+    dpi: int = 203
+    offset_x_mm: float = 0.0
+    offset_y_mm: float = 0.0
+    with_2d: bool = False
+    # cups: the command (a path, or a command with options) and raw ZPL instead of the PDF.
+    lp_command: str = "lp"
+    raw: bool = False
+    # Print jobs queued on the server for this device (the counter page, the API).
+    poll_jobs: bool = True
+    poll_seconds: float = 5.0
+
+    @property
+    def format(self) -> str:
+        """``zpl`` or ``pdf``: what the printer is sent."""
+        if self.type in ("tcp", "serial", "usb") or (self.type == "cups" and self.raw):
+            return "zpl"
+        return "pdf"
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     """Everything ``scanner-agent`` needs; see the README for the file format."""
 
@@ -115,6 +155,7 @@ class AgentConfig:
     log_level: str = "INFO"
     log_max_bytes: int = 1_000_000
     log_backups: int = 5
+    printer: PrinterConfig | None = None
     source_path: Path | None = None
 
     def require_server(self) -> None:
@@ -127,8 +168,9 @@ class AgentConfig:
             raise ConfigError(msg)
 
 
-_TOP_KEYS = {f.name for f in fields(AgentConfig)} - {"sources", "source_path"}
+_TOP_KEYS = {f.name for f in fields(AgentConfig)} - {"sources", "source_path", "printer"}
 _SOURCE_KEYS = {f.name for f in fields(SourceConfig)}
+_PRINTER_KEYS = {f.name for f in fields(PrinterConfig)}
 
 
 def _coerce(cls: type, key: str, value: Any, where: str) -> Any:
@@ -177,6 +219,37 @@ def parse_source(spec: str | dict[str, Any], where: str = "source") -> SourceCon
     return SourceConfig(**values)
 
 
+def parse_printer(spec: dict[str, Any], where: str = "printer") -> PrinterConfig:
+    """Build a :class:`PrinterConfig` from the ``[printer]`` table.
+
+    :raises ConfigError: on an unknown type or key, or a missing address.
+    """
+    if not isinstance(spec, dict):
+        msg = f"{where}: use a [printer] table"
+        raise ConfigError(msg)
+    kind = str(spec.get("type", ""))
+    if kind not in PRINTER_TYPES:
+        msg = f"{where}: unknown printer type {kind!r} (expected one of {', '.join(PRINTER_TYPES)})"
+        raise ConfigError(msg)
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key not in _PRINTER_KEYS:
+            msg = f"{where}: unknown key {key!r}"
+            raise ConfigError(msg)
+        values[key] = _coerce(PrinterConfig, key, value, where)
+    if kind in ("tcp", "serial", "usb") and not values.get("address"):
+        msg = f"{where}: a {kind} printer needs an address (host, port name or device path)"
+        raise ConfigError(msg)
+    if values.get("dpi", 203) not in (203, 300, 600):
+        msg = f"{where}: dpi must be 203, 300 or 600, got {values['dpi']!r}"
+        raise ConfigError(msg)
+    for key in ("timeout", "poll_seconds", "width_mm", "height_mm"):
+        if key in values and not values[key] > 0:
+            msg = f"{where}: {key} must be positive, got {values[key]!r}"
+            raise ConfigError(msg)
+    return PrinterConfig(**values)
+
+
 def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
     """Build an :class:`AgentConfig` from parsed TOML.
 
@@ -191,6 +264,8 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
                 raise ConfigError(msg)
             for i, table in enumerate(value):
                 sources.append(parse_source(table, f"{where}: source #{i + 1}"))
+        elif key == "printer":
+            values["printer"] = parse_printer(value, f"{where}: [printer]")
         elif key in _TOP_KEYS:
             values[key] = _coerce(AgentConfig, key, value, where)
         else:

@@ -161,6 +161,26 @@ def check_server(config: AgentConfig, echo: Echo) -> int:
     return 0
 
 
+def check_printer(config: AgentConfig, echo: Echo) -> int:
+    """Say whether the configured printer is there (without printing) and its label stock."""
+    _section(echo, "printer")
+    if config.printer is None:
+        echo("  none configured (add a [printer] table to print labels at this station)")
+        return 0
+    from .printing import PrintError, build_printer, layout_spec
+
+    p = config.printer
+    echo(f"  {p.type} {p.address or '(default)'}: sends {p.format.upper()}, stock "
+         f"{p.width_mm:g}×{p.height_mm:g} mm at {p.dpi} dpi")
+    try:
+        layout_spec(p)
+        echo(f"  {build_printer(p).check()}")
+    except PrintError as exc:
+        echo(f"  PROBLEM: {exc}")
+        return 1
+    return 0
+
+
 def run_doctor(config: AgentConfig, echo: Echo) -> int:
     """Run every check; return the number of problems."""
     where = config.source_path or "none (defaults and flags only)"
@@ -171,6 +191,7 @@ def run_doctor(config: AgentConfig, echo: Echo) -> int:
     problems += check_cameras(echo)
     problems += check_configured_sources(config, echo)
     problems += check_outbox(config, echo)
+    problems += check_printer(config, echo)
     problems += check_server(config, echo)
     echo("")
     echo("all good" if not problems else f"{problems} problem(s)")

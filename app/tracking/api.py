@@ -143,9 +143,13 @@ _PDF = Binary("application/pdf")
 
 
 @bp.get("/dossiers/<reference>/label.pdf")
-@spec(query=schemas.LabelQuery, responses={200: _PDF}, security=staff())
+@spec(query=schemas.LabelQuery, responses={200: _PDF}, security=staff(devices=True))
 def dossier_label_pdf(reference: str, query: schemas.LabelQuery) -> ResponseReturnValue:
-    """The dossier's barcode label on the office's layout (or ``?layout=``)."""
+    """The dossier's barcode label on the office's layout (or ``?layout=``).
+
+    Scanner devices may fetch it to print at the counter: a label carries the codes, the
+    procedure, the dates and the office, nothing personal.
+    """
     dossier = ops.resolve_dossier(reference, current_principal())
     return _send(printing.print_labels(
         [dossier], layout=query.layout, printer="pdf", copies=query.copies,
@@ -154,7 +158,7 @@ def dossier_label_pdf(reference: str, query: schemas.LabelQuery) -> ResponseRetu
 
 @bp.get("/dossiers/<reference>/label.zpl")
 @spec(query=schemas.ZplLabelQuery, responses={200: Binary("application/vnd.zebra.zpl")},
-      security=staff())
+      security=staff(devices=True))
 def dossier_label_zpl(reference: str, query: schemas.ZplLabelQuery) -> ResponseReturnValue:
     """The dossier's label as ZPL II for a Zebra-compatible thermal printer."""
     dossier = ops.resolve_dossier(reference, current_principal())
