@@ -320,3 +320,30 @@ def test_calibration_in_the_printers_format(tmp_path):
     assert calibration(PrinterConfig("cups")).startswith(b"%PDF")
     with pytest.raises(PrintError, match="Khổ nhãn"):
         calibration(PrinterConfig("tcp", "x", width_mm=500))
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"type": "zebra"}, "unknown printer type 'zebra'"),
+    ({"type": "tcp"}, "a tcp printer needs an address"),
+    ({"type": "usb", "address": "/dev/usb/lp0", "darkness": 20}, "unknown key 'darkness'"),
+    ({"type": "cups", "dpi": 250}, "dpi must be 203, 300 or 600"),
+    ({"type": "cups", "timeout": 0}, "timeout must be positive"),
+    ({"type": "cups", "raw": "yes"}, "raw must be true or false"),
+])
+def test_a_wrong_printer_table_is_named_in_the_error(table: dict, message: str) -> None:
+    from scanner_agent.config import ConfigError, from_mapping
+
+    with pytest.raises(ConfigError, match=message):
+        from_mapping({"printer": table})
+
+
+def test_the_printer_table_picks_the_format_and_print_needs_a_printer(tmp_path) -> None:
+    from scanner_agent.config import from_mapping
+
+    config = from_mapping({"printer": {"type": "cups", "address": "NHAN", "dpi": 300}})
+    assert config.printer is not None
+    assert (config.printer.format, config.printer.dpi, config.printer.width_mm) == ("pdf", 300, 50)
+    assert from_mapping({"printer": {"type": "usb", "address": "/dev/usb/lp0"}}).printer.format \
+        == "zpl"  # type: ignore[union-attr]
+    done = agent(tmp_path, "print-test")
+    assert done.returncode == 1 and "no printer configured" in done.stderr
