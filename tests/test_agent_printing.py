@@ -201,6 +201,35 @@ def test_cups_command_prints_the_pdf_at_actual_size(tmp_path):
 # --- print jobs queued on the server ------------------------------------------------------------
 
 
+def _reset_schema(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as con:
+        con.execute("DROP SCHEMA public CASCADE")
+        con.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def any_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TrackerServer]:
+    """The real server on ``TEST_DATABASE_URL`` (migrated and seeded here, emptied after) when
+    it is set, else on a copy of the SQLite template."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        template = request.getfixturevalue("template")
+        tracker = TrackerServer(tmp_path, template=template).start()
+        yield tracker
+        tracker.stop()
+        return
+    _reset_schema(url)
+    tracker = TrackerServer(tmp_path, database_url=url).start()
+    try:
+        yield tracker
+    finally:
+        tracker.stop()
+        _reset_schema(url)
+
+
 def reception_headers(server: TrackerServer) -> dict[str, str]:
     letan = next(u for u in server.demo["users"] if u["username"] == "letan")
     return {"Authorization": f"Bearer {letan['token']}"}
@@ -220,10 +249,12 @@ def job_status(server: TrackerServer, code: str) -> list[tuple[int, str, str | N
     return [(j["id"], j["status"], j["error"]) for j in jobs]
 
 
-def test_a_label_queued_at_the_counter_prints_through_the_running_agent(tmp_path, server):
+@pytest.mark.db
+def test_a_label_queued_at_the_counter_prints_through_the_running_agent(tmp_path, any_server):
     """Reception asks for the label of a new dossier; the agent, running with a scanner on
     stdin, prints it on its network printer and the server shows it printed; while the
     printer is off, the next job is reported failed and the agent keeps scanning."""
+    server = any_server
     dossier = server.dossiers[0]
     with NetworkPrinter() as printer:
         config = tmp_path / "agent.toml"
