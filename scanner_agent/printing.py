@@ -432,12 +432,13 @@ class PrintJobPoller:
 
     def run(self, stop: threading.Event) -> None:
         """Poll every ``poll_seconds`` until ``stop`` is set; no failure ends the loop."""
-        wait = self.printer.config.poll_seconds
         while not stop.is_set():
+            wait = self.printer.config.poll_seconds
             try:
                 self.poll_once()
             except TransientError as exc:
                 log.info("print jobs: server not reachable: %s", exc)
+                wait = max(wait, exc.retry_after or 0)  # a 429 says how long to keep away
             except Exception:  # the printer or the server misbehaved: keep the agent alive
                 log.exception("print jobs: poll failed")
             stop.wait(wait)

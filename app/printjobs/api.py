@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth.models import Role
 from app.auth.tokens import current_principal
 from app.boundary import spec, staff
-from app.db import db, utcnow
+from app.db import commit_with_retry, utcnow
 from app.offices.operations import calendar_for
 from app.printjobs import operations as jobs
 from app.printjobs.models import PrintJob, PrintKind
@@ -145,13 +145,15 @@ def create_print_job(reference: str, body: PrintJobIn) -> ResponseReturnValue:
     your office; the agent prints within its poll interval.
     """
     principal = current_principal()
-    dossier = tracking.resolve_dossier(reference, principal)
-    job = jobs.request_print(jobs.PrintRequest(
-        dossier=dossier, device_id=body.device, station_code=body.station, copies=body.copies,
-        kind=PrintKind(body.kind)), principal)
-    payload = StaffPrintJob.of(job, utcnow()).to_json()
-    db.session.commit()
-    return jsonify(payload), 201
+
+    def work() -> dict[str, object]:
+        dossier = tracking.resolve_dossier(reference, principal)
+        job = jobs.request_print(jobs.PrintRequest(
+            dossier=dossier, device_id=body.device, station_code=body.station,
+            copies=body.copies, kind=PrintKind(body.kind)), principal)
+        return StaffPrintJob.of(job, utcnow()).to_json()
+
+    return jsonify(commit_with_retry(work)), 201
 
 
 @bp.get("/dossiers/<reference>/print-jobs")
@@ -181,7 +183,5 @@ def finish_print_job(job_id: int, body: PrintJobResultIn) -> ResponseReturnValue
     """Report a job printed or failed (a repeated report is answered the same)."""
     device = current_principal().device
     assert device is not None
-    job = jobs.finish_job(job_id, device, body.status == "printed", body.error)
-    payload = DevicePrintJob.of(job).to_json()
-    db.session.commit()
-    return jsonify(payload)
+    return jsonify(commit_with_retry(lambda: DevicePrintJob.of(
+        jobs.finish_job(job_id, device, body.status == "printed", body.error)).to_json()))
