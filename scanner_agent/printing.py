@@ -439,6 +439,9 @@ class PrintJobPoller:
             except TransientError as exc:
                 log.info("print jobs: server not reachable: %s", exc)
                 wait = max(wait, exc.retry_after or 0)  # a 429 says how long to keep away
+            except ClientError as exc:  # a revoked token: say so, without a traceback a poll
+                log.warning("print jobs: %s", exc)
+                wait = max(wait, 60.0)
             except Exception:  # the printer or the server misbehaved: keep the agent alive
                 log.exception("print jobs: poll failed")
             stop.wait(wait)
