@@ -35,6 +35,7 @@ def report(client, office: Office, job_id: int, **body):
 def test_label_queued_at_the_counter_reaches_the_device_without_personal_data(
         client, office: Office):
     d = office.intake(client)
+    assert d["links"]["print_jobs"] == f"/api/v1/dossiers/{d['code']}/print-jobs"
     created = queue(client, office, d["code"], copies=2)
     assert created.status_code == 201, created.get_json()
     job = created.get_json()

@@ -53,9 +53,10 @@ def status(job: PrintJob, now: dt.datetime) -> Status:
     return "expired" if job.created_at < now - max_age() else "pending"
 
 
-def _target_device(request: PrintRequest, principal: Principal) -> tuple[Device, Station | None]:
+def target_device(request: PrintRequest, principal: Principal) -> tuple[Device, Station | None]:
     """The device named, or the one live device bound to the station named, of the caller's
-    offices.
+    offices. The counter page (issue 11) asks it whether its station can print before it
+    offers "in nhãn" straight to the thermal printer.
 
     :raises NotFound: no such device or station in the caller's offices (another office's
         look the same as unknown ones).
@@ -96,10 +97,10 @@ def request_print(request: PrintRequest, principal: Principal) -> PrintJob:
     here the device must be able to read the dossier's label with its own token.
 
     :raises NotFound: an unknown device or station, or one of another office.
-    :raises Conflict: see :func:`_target_device`; ``not_in_device_scope`` when the device's
+    :raises Conflict: see :func:`target_device`; ``not_in_device_scope`` when the device's
         office may not read the dossier.
     """
-    device, station = _target_device(request, principal)
+    device, station = target_device(request, principal)
     if not in_scope(Principal(device=device), request.dossier):
         msg = f"device {device.id} ({device.name}) may not read this dossier's label"
         raise Conflict(msg, code="not_in_device_scope")

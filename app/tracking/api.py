@@ -117,7 +117,8 @@ def create_dossier(body: schemas.IntakeIn) -> ResponseReturnValue:
             self=self_link, receipt=url_for("api.dossier_receipt", reference=dossier.code),
             label=url_for("api.dossier_label_pdf", reference=dossier.code),
             label_zpl=url_for("api.dossier_label_zpl", reference=dossier.code),
-            control_sheet=url_for("api.dossier_control_sheet", reference=dossier.code)))
+            control_sheet=url_for("api.dossier_control_sheet", reference=dossier.code),
+            print_jobs=url_for("print_jobs.create_print_job", reference=dossier.code)))
     response = jsonify(payload.model_dump(mode="json", exclude_none=True))
     response.status_code = 201 if created else 200
     response.headers["Location"] = self_link

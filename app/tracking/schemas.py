@@ -322,6 +322,7 @@ class IntakeLinksOut(BaseModel):
     label: str
     label_zpl: str
     control_sheet: str
+    print_jobs: str = Field(description="POST here to print the label at a station's agent")
 
 
 class IntakeOut(BaseModel):
