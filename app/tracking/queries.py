@@ -317,7 +317,7 @@ def in_transit(offices: Collection[int] | None, now: dt.datetime,
         # Working time never exceeds calendar time: a cheap bound before the exact check.
         stmt = stmt.where(Dossier.in_transit_since <= now - older_than)
     rows = []
-    for dossier, send in db.session.execute(stmt).tuples():
+    for dossier, send in db.session.execute(stmt).all():
         since = dossier.in_transit_since
         assert since is not None
         age = transit_age(since, send.station.office_id, now)
