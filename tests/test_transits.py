@@ -332,6 +332,46 @@ def test_the_send_and_the_receiving_scan_give_the_same_state_in_either_arrival_o
         ("transfer_in", "processing", None, (None, "TUPHAP"), ("Cán bộ leader", "LEADER"))]
 
 
+def test_migration_0009_backfills_the_files_in_transit(app, client, office: Office):
+    """Dossiers whose last counted scan is a send are in transit after the upgrade."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from app.cli import alembic_config
+    from app.db import db
+
+    sent, received_after, closed = (received(client, office) for _ in range(3))
+    post(client, office.headers(),
+         scan(sent["tracking_number"], iso(16, 9), station="TUPHAP", action="send",
+              destination="BA-DESK"),
+         scan(received_after["tracking_number"], iso(16, 9), station="TUPHAP", action="send",
+              destination="LEADER"),
+         scan(received_after["tracking_number"], iso(16, 10), station="LEADER"),
+         scan(closed["tracking_number"], iso(16, 9), station="DESK", action="returned"),
+         scan(closed["tracking_number"], iso(16, 10), station="DESK", action="send",
+              destination=OTHER))  # after the close: flagged, no transit
+
+    def transits() -> dict[str, Any]:
+        with app.app_context():
+            rows = db.session.execute(sa.text(
+                "SELECT code, in_transit_since, transit_to_office_id, transit_to_station_id "
+                "FROM dossier ORDER BY code")).all()
+            return {row.code: (row.in_transit_since is not None, row.transit_to_office_id,
+                               row.transit_to_station_id) for row in rows}
+
+    before = transits()
+    assert [before[d["code"]][0] for d in (sent, received_after, closed)] == [
+        True, False, False]
+    with app.app_context():
+        config = alembic_config()
+        command.stamp(config, "head")
+        command.downgrade(config, "0007")
+        command.upgrade(config, "head")
+        with db.engine.begin() as conn:  # leave the database as the fixture made it
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+    assert transits() == before
+
+
 # --- the fold, directly -------------------------------------------------------------------------
 
 A = Station(id=1, office_id=1, code="DESK", name="Một cửa", kind=StationKind.RECEPTION)
