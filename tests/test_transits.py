@@ -12,6 +12,7 @@ import decimal
 import itertools
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -195,6 +196,12 @@ def test_a_sent_file_is_in_transit_with_its_age_until_it_is_scanned_at_the_desti
     assert staff["timeline"][-1]["charged_hours"] == 0 and staff["timeline"][-1]["verdict"] is None
     device = read(client, office.headers(), d["code"])
     assert device["in_transit"] == transit  # the device view names nobody
+    # The citizen, with the receipt secret, sees the file on its way, and nobody's name.
+    parts = urlsplit(d["lookup_url"])
+    public = client.get(f"/api/v1{parts.path}?{parts.query}").get_json()
+    assert public["timeline"][-1]["interval_label"] == "Đang chuyển"
+    page = client.get(f"{parts.path}?{parts.query}").get_data(as_text=True)
+    assert "Đang chuyển" in page and "Cán bộ" not in page
 
     listed = client.get("/api/v1/transits?overdue=true", headers=office.headers("supervisor"))
     assert listed.status_code == 200
