@@ -26,6 +26,9 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   refused (``bad_time``); a scanner may stay offline for weeks, so the default is 180.
 - ``FLASK_MAX_SCAN_BATCH``: events per ``POST /api/v1/scans`` (default 500).
 - ``FLASK_DEFAULT_OFFICE_HOURS``: office hours for new offices, ``07:00-11:30,13:30-17:00``.
+- ``FLASK_TRANSIT_ALERT_HOURS``: working hours a file may stay in transit (sent, not yet
+  scanned again) before ``GET /api/v1/transits?overdue=true`` and ``tracker scans in-transit
+  --overdue`` list it (default 4: half a working day).
 - ``FLASK_UPSTREAM_CODE_PATTERNS``: the codes a one-door system may register a dossier under
   (intake with ``code`` and ``received_at``) besides the receiving office's own code shape:
   a JSON list of regexes matched against the whole uppercased code, or an object mapping a
@@ -72,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
+    # Working hours a file may spend in transit (after a ``send``, before its next scan) before
+    # it is reported overdue: half a working day, so a morning send is received by the evening.
+    "TRANSIT_ALERT_HOURS": 4,
     # Reference data read on every scan (office hours, calendar overrides, procedure names) is
     # read once per this many seconds per server process.
     "CACHE_SECONDS": 60,

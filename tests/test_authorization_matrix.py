@@ -78,6 +78,9 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
         (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/refused-scans", ""):
         (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
+    # Files in transit: any staff, each seeing those of its own offices (others: an empty list).
+    ("GET", "/api/v1/transits", ""):
+        (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
     # Public: a token, even a revoked one, changes nothing.
     ("GET", "/api/v1/lookup/<code>", ""):
         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),

@@ -289,7 +289,9 @@ def _read_state(d: Dossier) -> fold.DossierState:
         paused_hours=d.paused_hours, supplement_count=d.supplement_count,
         awaiting_supplement=d.awaiting_supplement, awaiting_payment=d.awaiting_payment,
         finished_at=d.finished_at, returned_at=d.returned_at, last_event_at=d.last_event_at,
-        last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id)
+        last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id,
+        in_transit_since=d.in_transit_since, transit_to_office_id=d.transit_to_office_id,
+        transit_to_station_id=d.transit_to_station_id)
 
 
 def initial_state() -> fold.DossierState:
@@ -318,6 +320,9 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.last_event_at = s.last_event_at
     d.last_event_uuid = s.last_event_uuid
     d.sent_to_office_id = s.sent_to_office_id
+    d.in_transit_since = s.in_transit_since
+    d.transit_to_office_id = s.transit_to_office_id
+    d.transit_to_station_id = s.transit_to_station_id
     if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
         # The wait moves the appointment in force by the same working time (an apology's new
@@ -362,7 +367,8 @@ def working_hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
 def event_facts(e: ScanEvent) -> fold.EventFacts:
     """What the fold needs of a recorded event (its station loaded)."""
     return fold.EventFacts(uuid=e.uuid, at=e.corrected_at, action=e.action, station=e.station,
-                           actor_id=e.actor_id, destination_office_id=e.destination_office_id)
+                           actor_id=e.actor_id, destination_office_id=e.destination_office_id,
+                           destination_station_id=e.destination_station_id)
 
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
