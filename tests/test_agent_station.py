@@ -1,0 +1,257 @@
+"""Badges and action cards at a station, through the real tracker server and the real agent.
+
+The agent reads stdin as its own process (as on an office PC), or a serial scanner through a
+pseudo-terminal pair in this process; idle expiry runs in this process with a fake clock.
+Each stored event's actor, action and destination are read back from the server's database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import sqlite3
+import threading
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agent_support import AgentProcess, TrackerServer, wait_for, write_config
+
+from scanner_agent import feedback as fb
+from scanner_agent.agent import Agent
+from scanner_agent.client import TrackerClient
+from scanner_agent.config import AgentConfig, ConfigError, SourceConfig, from_mapping
+from scanner_agent.feedback import Feedback
+from scanner_agent.outbox import SCHEMA, Outbox
+from scanner_agent.sources import RawScan
+from scanner_agent.sources.serial_source import SerialSource
+
+pytestmark = pytest.mark.skipif(
+    not (Path(__file__).parents[1] / "app" / "cli.py").exists(), reason="server not present"
+)
+
+MAI, HUNG = "Trần Thị Mai (B-0001)", "Lê Văn Hùng (B-0002)"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> TrackerServer:
+    return TrackerServer(tmp_path_factory.mktemp("tracker-template"))
+
+
+@pytest.fixture
+def server(tmp_path: Path, template: TrackerServer) -> Iterator[TrackerServer]:
+    tracker = TrackerServer(tmp_path, template=template).start()
+    yield tracker
+    tracker.stop()
+
+
+def answered(agent: AgentProcess, code: str) -> bool:
+    """The server's answer for ``code`` was shown (recorded, flagged or refused)."""
+    return any(line.startswith(("[OK] ", "[FLAGGED] ", "[REFUSED] "))
+               and line.split()[1] == code for line in agent.lines)
+
+
+def line_of(agent: AgentProcess, prefix: str) -> str:
+    [line] = [line for line in agent.lines if line.startswith(prefix)]
+    return line
+
+
+# --- through stdin, the agent as its own process -----------------------------------------------
+
+def test_each_file_is_the_person_whose_badge_was_scanned_last_until_logout(
+        tmp_path: Path, server: TrackerServer) -> None:
+    d0, d1, d2 = server.dossiers
+    agent = AgentProcess(tmp_path, write_config(tmp_path, server.url, server))
+    agent.scan("$B-B-0001")
+    agent.scan(d0["tracking_number"])
+    agent.scan(d1["code"].lower())
+    wait_for(lambda: answered(agent, d1["code"]), timeout=30)
+    agent.scan("$b-b-0002")
+    agent.scan(d2["tracking_number"])
+    wait_for(lambda: answered(agent, d2["tracking_number"]), timeout=30)
+    agent.scan("$A-LOGOUT")
+    agent.scan(d0["code"])
+    wait_for(lambda: answered(agent, d0["code"]), timeout=30)
+    assert agent.finish() == 0
+
+    assert server.device_events() == [
+        (d0["tracking_number"], "TRANSFER_IN", "B-0001", "letan", None),
+        (d1["code"], "TRANSFER_IN", "B-0001", "letan", None),
+        (d2["tracking_number"], "TRANSFER_IN", "B-0002", "tuphap", None),
+        (d0["code"], "TRANSFER_IN", "", None, None),
+    ]
+    assert line_of(agent, "[BADGE] $B-B-0001") == (
+        "[BADGE] $B-B-0001  Bắt đầu phiên của B-0001 · thao tác: Nhận bàn giao hồ sơ"
+        "  · người quét: B-0001  <stdin>")
+    # The server named the badge holder (staff of the device's office) in its answer.
+    assert line_of(agent, f"[OK] {d1['code']}").endswith(f"· người quét: {MAI}  <stdin>")
+    assert line_of(agent, "[BADGE] $B-B-0002").startswith(
+        f"[BADGE] $B-B-0002  Bắt đầu phiên của B-0002, kết thúc phiên của {MAI}")
+    assert line_of(agent, "[LOGOUT] $A-LOGOUT") == (
+        f"[LOGOUT] $A-LOGOUT  Kết thúc phiên của {HUNG}  <stdin>")
+    last = [line for line in agent.lines if line.split()[1:2] == [d0["code"]]][-1]
+    assert "người quét" not in last
+    assert not any(line.startswith("[REFUSED]") for line in agent.lines)
+
+
+def test_action_cards_set_the_next_file_or_lock_and_the_station_default_returns(
+        tmp_path: Path, server: TrackerServer) -> None:
+    """At the return counter, whose default action is "Có kết quả" in the agent's config."""
+    d0, d1, d2 = server.dossiers
+    config = write_config(tmp_path, server.url, server, action="result_ready",
+                          station="TP-RETURN")
+    agent = AgentProcess(tmp_path, config)
+    for code in ("$A-RETURNED", d0["code"], d1["code"],
+                 "$A-REQUEST_SUPPLEMENT", "$A-REQUEST_SUPPLEMENT", d1["tracking_number"],
+                 d2["code"], "$A-DEFAULT", d2["tracking_number"],
+                 "$A-SEND", "$A-SEND-000.00.01.H12", d2["code"], d0["tracking_number"]):
+        agent.scan(code)
+    wait_for(lambda: len(server.device_events()) == 7, timeout=30)
+    wait_for(lambda: answered(agent, d0["tracking_number"]), timeout=30)
+    assert agent.finish() == 0
+
+    assert [(code, action, dest) for code, action, _, _, dest in server.device_events()] == [
+        (d0["code"], "RETURNED", None),
+        (d1["code"], "RESULT_READY", None),
+        (d1["tracking_number"], "REQUEST_SUPPLEMENT", None),
+        (d2["code"], "REQUEST_SUPPLEMENT", None),
+        (d2["tracking_number"], "RESULT_READY", None),
+        (d2["code"], "SEND", "000.00.01.H12"),
+        (d0["tracking_number"], "RESULT_READY", None),
+    ]
+    cards = [line for line in agent.lines if line.startswith(("[ACTION]", "[REFUSED] $A"))]
+    assert cards == [
+        "[ACTION] $A-RETURNED  Lượt quét tiếp theo: Trả kết quả (quét thẻ lần nữa để khóa)"
+        "  <stdin>",
+        "[ACTION] $A-REQUEST_SUPPLEMENT  Lượt quét tiếp theo: Yêu cầu bổ sung (quét thẻ lần "
+        "nữa để khóa)  <stdin>",
+        "[ACTION] $A-REQUEST_SUPPLEMENT  ĐÃ KHÓA: mọi lượt quét là Yêu cầu bổ sung, đến khi "
+        "quét thẻ khác  <stdin>",
+        "[ACTION] $A-DEFAULT  Trở lại thao tác mặc định: Có kết quả  <stdin>",
+        "[REFUSED] $A-SEND  Thẻ Gửi liên thông phải ghi nơi nhận (in bằng `tracker cards "
+        "--send-to MÃ`): không đổi thao tác  <stdin>",
+        "[ACTION] $A-SEND-000.00.01.H12  Lượt quét tiếp theo: Gửi liên thông → 000.00.01.H12 "
+        "(quét thẻ lần nữa để khóa)  <stdin>",
+    ]
+    assert "thao tác: Trả kết quả" in [line for line in agent.lines
+                                        if line.split()[1:2] == [d0["code"]]][0]
+
+
+# --- in this process: a fake clock, a serial scanner ---------------------------------------------
+
+def in_process_agent(tmp_path: Path, server: TrackerServer, console: io.StringIO,
+                     clock: Any = None, **config: Any) -> tuple[Agent, Outbox]:
+    settings = AgentConfig(server_url=server.url, token=server.token, station=server.station,
+                           sound=False, double_read_seconds=0.0, **config)
+    outbox = Outbox(tmp_path / "outbox.db")
+    feedback = Feedback(console, sound=False, color=False)
+    extra = {"clock": clock} if clock is not None else {}
+    client = TrackerClient(server.url, server.token)
+    return Agent(settings, outbox, client, feedback, answer_wait=30.0, **extra), outbox
+
+
+def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
+        tmp_path: Path, server: TrackerServer) -> None:
+    d0, d1, _ = server.dossiers
+    base = dt.datetime.now(dt.UTC).astimezone() - dt.timedelta(minutes=50)
+    now = [base]
+    console = io.StringIO()
+    agent, outbox = in_process_agent(tmp_path, server, console, clock=lambda: now[0],
+                                     badge_session_minutes=30.0)
+    with outbox:
+        def scan(text: str, minutes: float) -> None:
+            agent.handle(RawScan(text, "stdin", scanned_at=base + dt.timedelta(minutes=minutes)))
+            agent.syncer.drain()
+
+        scan("$B-B-0001", 0)
+        scan(d0["code"], 10)  # 10 minutes later: still hers
+        now[0] = base + dt.timedelta(minutes=39)
+        assert agent.active_person() == MAI
+        now[0] = base + dt.timedelta(minutes=40)  # 30 minutes after her last scan
+        assert agent.active_person() == ""
+        scan(d1["code"], 45)
+        scan("$B-B-9999", 46)  # a badge nobody holds: the scan is kept, without a person
+        scan(d1["tracking_number"], 47)
+    assert server.device_events() == [
+        (d0["code"], "TRANSFER_IN", "B-0001", "letan", None),
+        (d1["code"], "TRANSFER_IN", "", None, None),
+        (d1["tracking_number"], "TRANSFER_IN", "B-9999", None, None),
+    ]
+    lines = console.getvalue().splitlines()
+    assert (f"[LOGOUT] $B-B-0001  Phiên của {MAI} đã hết hạn (không quét trong 30 phút)"
+            "  <stdin>") in lines
+    [unknown] = [line for line in lines if line.startswith(f"[FLAGGED] {d1['tracking_number']}")]
+    assert "Thẻ nhân viên không có trong hệ thống: đã ghi nhận nhưng chưa ghi tên" in unknown
+    assert unknown.endswith("· người quét: B-9999  <stdin>")
+
+
+def test_a_serial_scanner_badges_in_and_its_cards_get_a_good_host_ack(
+        tmp_path: Path, server: TrackerServer) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    d0 = server.dossiers[0]
+    source_config = SourceConfig("serial", device=os.ttyname(slave), host_ack=True)
+    console = io.StringIO()
+    agent, outbox = in_process_agent(tmp_path, server, console, sources=(source_config,))
+    source = SerialSource(source_config)
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=([source], stop))
+    thread.start()
+    try:
+        wait_for(lambda: source._port is not None)
+        for code, ack in (("$B-B-0003", b"\x1b7"), ("$A-RETURNED", b"\x1b7"),
+                          ("$A-SEND", b"\x1b8"), (d0["code"], b"\x1b7")):
+            os.write(master, code.encode() + b"\r\n")
+            assert wait_for(lambda: os.read(master, 16), timeout=15) == ack, code
+    finally:
+        stop.set()
+        thread.join(15)
+        outbox.close()
+        os.close(master)
+        os.close(slave)
+    assert server.device_events() == [(d0["code"], "RETURNED", "B-0003", "diachinh", None)]
+    text = console.getvalue()
+    assert "[BADGE] $B-B-0003  Bắt đầu phiên của B-0003 · thao tác: Nhận bàn giao hồ sơ" in text
+    assert "· người quét: Phạm Quốc Bảo (B-0003)" in text
+
+
+# --- configuration, outbox and feedback ---------------------------------------------------------
+
+def test_the_default_action_and_session_length_are_checked_when_the_config_is_read() -> None:
+    assert from_mapping({"default_action": " Returned "}).default_action == "returned"
+    assert from_mapping({"action": "result_ready"}).default_action == "result_ready"  # old key
+    assert from_mapping({}).badge_session_minutes == 30.0
+    for bad, message in (({"default_action": "teleport"}, "not an action the server knows"),
+                         ({"default_action": "send"}, "needs a destination"),
+                         ({"action": "returned", "default_action": "returned"}, "once"),
+                         ({"badge_session_minutes": -1}, "between 0"),
+                         ({"badge_session_minutes": 100_000}, "between 0"),
+                         ({"badge_session_minutes": "long"}, "must be a number")):
+        with pytest.raises(ConfigError, match=message):
+            from_mapping(bad)
+
+
+def test_an_outbox_of_an_older_agent_gains_the_destination_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA.replace("    destination TEXT,\n", ""))
+        db.execute("INSERT INTO outbox (event_id, code, kind, source, scanned_at) VALUES "
+                   "('e1', 'H12-1', 'official_code', 'stdin', '2026-12-01T08:00:00+07:00')")
+    with Outbox(path) as box:
+        row = box.add("H12-2", "official_code", "stdin", action="send", destination="H13")
+        assert row.event("now")["destination"] == "H13"
+        assert [r.destination for r in box.rows()] == [None, "H13"]
+        assert "destination" not in box.rows()[0].event("now")
+
+
+def test_a_scan_recorded_without_its_person_is_shown_flagged_with_the_reason() -> None:
+    result = {"status": "accepted", "actor_flag": "foreign_actor"}
+    kind = fb.classify("accepted", result)
+    assert kind == fb.FLAGGED
+    assert fb.explain(kind, result) == fb.ACTOR_REASONS["foreign_actor"]
+    both = {"status": "accepted", "flag": "off_plan", "actor_flag": "unknown_actor"}
+    assert fb.explain(fb.classify("accepted", both), both) == (
+        f"Ngoài quy trình · {fb.ACTOR_REASONS['unknown_actor']}")
