@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import os
 import sqlite3
+import subprocess
 import threading
 import tty
 from collections.abc import Iterator
@@ -18,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_support import AgentProcess, TrackerServer, wait_for, write_config
+from agent_support import (
+    AgentProcess,
+    TrackerServer,
+    agent_command,
+    agent_env,
+    wait_for,
+    write_config,
+)
 
 from scanner_agent import feedback as fb
 from scanner_agent.agent import Agent
@@ -219,6 +227,33 @@ def test_a_serial_scanner_badges_in_and_its_cards_get_a_good_host_ack(
 
 
 # --- configuration, outbox and feedback ---------------------------------------------------------
+
+def test_doctor_checks_the_default_action_against_what_the_server_lets_the_station_scan(
+        tmp_path: Path, server: TrackerServer) -> None:
+    def doctor(action: str) -> subprocess.CompletedProcess[str]:
+        config = write_config(tmp_path, server.url, server, action=action,
+                              extra="badge_session_minutes = 20\n")
+        return subprocess.run(agent_command("doctor", "--config", str(config)),
+                              env=agent_env(tmp_path), capture_output=True, text=True,
+                              timeout=60)
+
+    good = doctor("returned")  # the reception desk hands results back
+    assert ("station session: default action returned (Trả kết quả); badge session 20 min "
+            "without a scan") in good.stdout
+    assert "PROBLEM: the server" not in good.stdout
+    bad = doctor("result_ready")  # a department's verb, not the desk's
+    assert bad.returncode == 1
+    assert "PROBLEM: the server does not let this device scan result_ready at TP-DESK" in bad.stdout
+
+
+def test_the_stations_list_says_what_each_caller_may_scan_there(client, office: Any) -> None:
+    device = client.get("/api/v1/stations", headers=office.headers()).get_json()["stations"]
+    actions = {s["code"]: s["actions"] for s in device}
+    assert "receive" in actions["DESK"] and "receive" not in actions["TUPHAP"]
+    assert "result_ready" in actions["TUPHAP"] and "withdrawn" not in actions["DESK"]
+    staff = client.get("/api/v1/stations", headers=office.headers("reception")).get_json()
+    assert all("withdrawn" in s["actions"] for s in staff["stations"])  # by role, not place
+
 
 def test_the_default_action_and_session_length_are_checked_when_the_config_is_read() -> None:
     assert from_mapping({"default_action": " Returned "}).default_action == "returned"

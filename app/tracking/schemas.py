@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from app.tracking import operations as ops
 from app.tracking.codes import BadReference, parse_reference
 from app.tracking.models import ScanAction
-from app.tracking.read_models import DeviceDossier, StationView, device_view
+from app.tracking.read_models import DeviceDossier, ScanStationView, device_view
 
 # --- shared field types -----------------------------------------------------------------------
 
@@ -499,7 +499,7 @@ class ErrorOut(BaseModel):
 
 
 class StationsOut(BaseModel):
-    stations: list[StationView]
+    stations: list[ScanStationView]
 
 
 class ProcedureStepOut(BaseModel):
