@@ -173,9 +173,13 @@ class Agent:
         return self.person(self.session.at(self.clock()).person or self.config.actor)
 
     def _report_card(self, code: str, step: st.Step, raw: RawScan) -> None:
-        """The line and sound of a card (or of a session that ran out before a file scan)."""
+        """The line and sound of a card (or of a session that ran out before a file scan).
+
+        The detail, which is logged, names badges only; a name the server gave is shown at the
+        end of the line (``person``), which is never logged.
+        """
         minutes = f"{self.config.badge_session_minutes:g}".replace(".", ",")
-        what = f"Phiên của {self.person(step.ended)}" if step.ended else "Thao tác đã chọn"
+        what = f"Phiên của {step.ended}" if step.ended else "Thao tác đã chọn"
         gone = f"{what} đã hết hạn (không quét trong {minutes} phút)" if step.expired else ""
         if step.kind == st.FILE:  # only said because the session ran out
             code = badge_card_code(step.ended) if step.ended else ""
@@ -185,13 +189,13 @@ class Agent:
         kind, detail = fb.ACTION, ""
         if step.kind == st.STARTED:
             kind = fb.BADGE
-            detail = f"Bắt đầu phiên của {self.person(step.person)}"
+            detail = f"Bắt đầu phiên của {step.person}"
             if step.ended and not step.expired:
-                detail += f", kết thúc phiên của {self.person(step.ended)}"
+                detail += f", kết thúc phiên của {step.ended}"
             detail += f" · thao tác: {next_scan}"
         elif step.kind == st.ENDED:
             kind = fb.LOGOUT
-            detail = (f"Kết thúc phiên của {self.person(step.ended)}" if step.ended and
+            detail = (f"Kết thúc phiên của {step.ended}" if step.ended and
                       not step.expired else "Không có phiên nào đang mở")
         elif step.kind == st.ONE_SHOT:
             detail = f"Lượt quét tiếp theo: {next_scan} (quét thẻ lần nữa để khóa)"

@@ -56,10 +56,14 @@ def server(tmp_path: Path, template: TrackerServer) -> Iterator[TrackerServer]:
     tracker.stop()
 
 
+def answers(agent: AgentProcess, code: str) -> list[str]:
+    """The lines that show the server's answers for ``code`` (recorded, flagged or refused)."""
+    return [line for line in agent.lines
+            if line.startswith(("[OK] ", "[FLAGGED] ", "[REFUSED] ")) and line.split()[1] == code]
+
+
 def answered(agent: AgentProcess, code: str) -> bool:
-    """The server's answer for ``code`` was shown (recorded, flagged or refused)."""
-    return any(line.startswith(("[OK] ", "[FLAGGED] ", "[REFUSED] "))
-               and line.split()[1] == code for line in agent.lines)
+    return bool(answers(agent, code))
 
 
 def line_of(agent: AgentProcess, prefix: str) -> str:
@@ -95,13 +99,18 @@ def test_each_file_is_the_person_whose_badge_was_scanned_last_until_logout(
         "[BADGE] $B-B-0001  Bắt đầu phiên của B-0001 · thao tác: Nhận bàn giao hồ sơ"
         "  · người quét: B-0001  <stdin>")
     # The server named the badge holder (staff of the device's office) in its answer.
-    assert line_of(agent, f"[OK] {d1['code']}").endswith(f"· người quét: {MAI}  <stdin>")
+    assert answers(agent, d1["code"])[0].endswith(f"· người quét: {MAI}  <stdin>")
     assert line_of(agent, "[BADGE] $B-B-0002").startswith(
-        f"[BADGE] $B-B-0002  Bắt đầu phiên của B-0002, kết thúc phiên của {MAI}")
+        "[BADGE] $B-B-0002  Bắt đầu phiên của B-0002, kết thúc phiên của B-0001")
+    assert answers(agent, d2["tracking_number"])[0].endswith(f"· người quét: {HUNG}  <stdin>")
     assert line_of(agent, "[LOGOUT] $A-LOGOUT") == (
-        f"[LOGOUT] $A-LOGOUT  Kết thúc phiên của {HUNG}  <stdin>")
-    last = [line for line in agent.lines if line.split()[1:2] == [d0["code"]]][-1]
-    assert "người quét" not in last
+        "[LOGOUT] $A-LOGOUT  Kết thúc phiên của B-0002  <stdin>")
+    # Names are shown, never logged nor kept in the outbox.
+    kept = (tmp_path / "agent.log").read_text(encoding="utf-8")
+    with Outbox(tmp_path / "outbox.db") as box:
+        kept += "".join(row.result_json or "" for row in box.rows())
+    assert "B-0001" in kept and "Trần Thị Mai" not in kept and "Lê Văn Hùng" not in kept
+    assert "người quét" not in answers(agent, d0["code"])[-1]
     assert not any(line.startswith("[REFUSED]") for line in agent.lines)
 
 
@@ -144,8 +153,7 @@ def test_action_cards_set_the_next_file_or_lock_and_the_station_default_returns(
         "[ACTION] $A-SEND-000.00.01.H12  Lượt quét tiếp theo: Gửi liên thông → 000.00.01.H12 "
         "(quét thẻ lần nữa để khóa)  <stdin>",
     ]
-    assert "thao tác: Trả kết quả" in [line for line in agent.lines
-                                        if line.split()[1:2] == [d0["code"]]][0]
+    assert "thao tác: Trả kết quả" in answers(agent, d0["code"])[0]
 
 
 # --- in this process: a fake clock, a serial scanner ---------------------------------------------
@@ -189,7 +197,7 @@ def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
         (d1["tracking_number"], "TRANSFER_IN", "B-9999", None, None),
     ]
     lines = console.getvalue().splitlines()
-    assert (f"[LOGOUT] $B-B-0001  Phiên của {MAI} đã hết hạn (không quét trong 30 phút)"
+    assert ("[LOGOUT] $B-B-0001  Phiên của B-0001 đã hết hạn (không quét trong 30 phút)"
             "  <stdin>") in lines
     [unknown] = [line for line in lines if line.startswith(f"[FLAGGED] {d1['tracking_number']}")]
     assert "Thẻ nhân viên không có trong hệ thống: đã ghi nhận nhưng chưa ghi tên" in unknown
