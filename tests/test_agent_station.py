@@ -50,8 +50,21 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> TrackerServer:
 
 
 @pytest.fixture
-def server(tmp_path: Path, template: TrackerServer) -> Iterator[TrackerServer]:
-    tracker = TrackerServer(tmp_path, template=template).start()
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TrackerServer]:
+    """The demo office served by the real server: on ``TEST_DATABASE_URL`` when it is a
+    PostgreSQL one (emptied, migrated and seeded for each test), else on a SQLite copy."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                             autocommit=True) as pg:
+            pg.execute("DROP SCHEMA public CASCADE")
+            pg.execute("CREATE SCHEMA public")
+        tracker = TrackerServer(tmp_path, database_url=url)
+    else:
+        tracker = TrackerServer(tmp_path, template=request.getfixturevalue("template"))
+    tracker.start()
     yield tracker
     tracker.stop()
 
@@ -73,6 +86,7 @@ def line_of(agent: AgentProcess, prefix: str) -> str:
 
 # --- through stdin, the agent as its own process -----------------------------------------------
 
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
 def test_each_file_is_the_person_whose_badge_was_scanned_last_until_logout(
         tmp_path: Path, server: TrackerServer) -> None:
     d0, d1, d2 = server.dossiers
@@ -114,6 +128,7 @@ def test_each_file_is_the_person_whose_badge_was_scanned_last_until_logout(
     assert not any(line.startswith("[REFUSED]") for line in agent.lines)
 
 
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
 def test_action_cards_set_the_next_file_or_lock_and_the_station_default_returns(
         tmp_path: Path, server: TrackerServer) -> None:
     """At the return counter, whose default action is "Có kết quả" in the agent's config."""
@@ -169,6 +184,7 @@ def in_process_agent(tmp_path: Path, server: TrackerServer, console: io.StringIO
     return Agent(settings, outbox, client, feedback, answer_wait=30.0, **extra), outbox
 
 
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
 def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
         tmp_path: Path, server: TrackerServer) -> None:
     d0, d1, _ = server.dossiers
@@ -204,6 +220,7 @@ def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
     assert unknown.endswith("· người quét: B-9999  <stdin>")
 
 
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
 def test_a_serial_scanner_badges_in_and_its_cards_get_a_good_host_ack(
         tmp_path: Path, server: TrackerServer) -> None:
     master, slave = os.openpty()
@@ -236,6 +253,7 @@ def test_a_serial_scanner_badges_in_and_its_cards_get_a_good_host_ack(
 
 # --- configuration, outbox and feedback ---------------------------------------------------------
 
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
 def test_doctor_checks_the_default_action_against_what_the_server_lets_the_station_scan(
         tmp_path: Path, server: TrackerServer) -> None:
     def doctor(action: str) -> subprocess.CompletedProcess[str]:
