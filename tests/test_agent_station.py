@@ -24,6 +24,7 @@ from agent_support import (
     TrackerServer,
     agent_command,
     agent_env,
+    key_events,
     wait_for,
     write_config,
 )
@@ -35,6 +36,7 @@ from scanner_agent.config import AgentConfig, ConfigError, SourceConfig, from_ma
 from scanner_agent.feedback import Feedback
 from scanner_agent.outbox import SCHEMA, Outbox
 from scanner_agent.sources import RawScan
+from scanner_agent.sources.evdev_source import decode_events
 from scanner_agent.sources.serial_source import SerialSource
 
 pytestmark = pytest.mark.skipif(
@@ -249,6 +251,29 @@ def test_a_serial_scanner_badges_in_and_its_cards_get_a_good_host_ack(
     text = console.getvalue()
     assert "[BADGE] $B-B-0003  Bắt đầu phiên của B-0003 · thao tác: Nhận bàn giao hồ sơ" in text
     assert "· người quét: Phạm Quốc Bảo (B-0003)" in text
+
+
+@pytest.mark.db  # the real server: SQLite, or PostgreSQL with TEST_DATABASE_URL
+def test_cards_typed_by_a_keyboard_wedge_scanner_act_like_any_other_read(
+        tmp_path: Path, server: TrackerServer) -> None:
+    """``$``, ``-`` and ``_`` come through the evdev key decoding (shifted keys) intact."""
+    pytest.importorskip("evdev")
+    d0, d1, _ = server.dossiers
+    typed = ["$B-B-0004", "$A-REQUEST_SUPPLEMENT", d0["code"], d1["code"]]
+    keys = [event for i, text in enumerate(typed)
+            for event in key_events(text, start=1000.0 + i, gap_ms=6, jitter_ms=3, seed=i)]
+    reads = [scan.text for scan in decode_events(keys)]
+    assert reads == typed
+    console = io.StringIO()
+    agent, outbox = in_process_agent(tmp_path, server, console)
+    with outbox:
+        for text in reads:
+            agent.handle(RawScan(text, "evdev:0c2e:0b61"))
+        agent.syncer.drain()
+    assert server.device_events() == [
+        (d0["code"], "REQUEST_SUPPLEMENT", "B-0004", "lanhdao", None),
+        (d1["code"], "TRANSFER_IN", "B-0004", "lanhdao", None)]
+    assert "· người quét: Nguyễn Văn Thành (B-0004)  <evdev:0c2e:0b61>" in console.getvalue()
 
 
 # --- configuration, outbox and feedback ---------------------------------------------------------
