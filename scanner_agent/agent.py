@@ -181,9 +181,12 @@ class Agent:
         minutes = f"{self.config.badge_session_minutes:g}".replace(".", ",")
         what = f"Phiên của {step.ended}" if step.ended else "Thao tác đã chọn"
         gone = f"{what} đã hết hạn (không quét trong {minutes} phút)" if step.expired else ""
-        if step.kind == st.FILE:  # only said because the session ran out
-            code = badge_card_code(step.ended) if step.ended else ""
-            self.feedback.report(fb.LOGOUT, code, gone, source=raw.source, person="")
+        if step.kind == st.FILE:  # only said because the session (or a chosen action) ran out
+            if step.ended:
+                self.feedback.report(fb.LOGOUT, badge_card_code(step.ended), gone,
+                                     source=raw.source, person="")
+            else:
+                self.feedback.report(fb.ACTION, "", gone, source=raw.source)
             return
         next_scan = st.action_label(step.action, step.destination)
         kind, detail = fb.ACTION, ""
@@ -209,7 +212,6 @@ class Agent:
                       "--send-to MÃ`): không đổi thao tác")
         if gone:
             detail = f"{gone} · {detail}"
-        log.info("%s card %s from %s: %s", step.kind, code, raw.source, detail)
         self.feedback.report(kind, code, detail, source=raw.source, reply=raw.reply,
                              person=self.person(step.person or self.config.actor))
 

@@ -272,7 +272,7 @@ class Feedback:
             ask the ``active_person`` hook.
         """
         label, colour = _LABELS.get(kind, (kind.upper(), "white"))
-        line = f"[{label}] {code}"
+        line = f"[{label}] {code}" if code else f"[{label}]"
         if detail:
             line += f"  {detail}"
         if person is None and self.active_person is not None:

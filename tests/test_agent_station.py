@@ -190,7 +190,7 @@ def in_process_agent(tmp_path: Path, server: TrackerServer, console: io.StringIO
 def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
         tmp_path: Path, server: TrackerServer) -> None:
     d0, d1, _ = server.dossiers
-    base = dt.datetime.now(dt.UTC).astimezone() - dt.timedelta(minutes=50)
+    base = dt.datetime.now(dt.UTC).astimezone() - dt.timedelta(minutes=90)
     now = [base]
     console = io.StringIO()
     agent, outbox = in_process_agent(tmp_path, server, console, clock=lambda: now[0],
@@ -209,14 +209,19 @@ def test_a_session_ends_after_its_idle_minutes_and_the_next_file_carries_nobody(
         scan(d1["code"], 45)
         scan("$B-B-9999", 46)  # a badge nobody holds: the scan is kept, without a person
         scan(d1["tracking_number"], 47)
+        scan("$A-LOGOUT", 48)
+        scan("$A-RETURNED", 49)  # a chosen action runs out too
+        scan(d0["tracking_number"], 79)
     assert server.device_events() == [
         (d0["code"], "TRANSFER_IN", "B-0001", "letan", None),
         (d1["code"], "TRANSFER_IN", "", None, None),
         (d1["tracking_number"], "TRANSFER_IN", "B-9999", None, None),
+        (d0["tracking_number"], "TRANSFER_IN", "", None, None),
     ]
     lines = console.getvalue().splitlines()
     assert ("[LOGOUT] $B-B-0001  Phiên của B-0001 đã hết hạn (không quét trong 30 phút)"
             "  <stdin>") in lines
+    assert "[ACTION]  Thao tác đã chọn đã hết hạn (không quét trong 30 phút)  <stdin>" in lines
     [unknown] = [line for line in lines if line.startswith(f"[FLAGGED] {d1['tracking_number']}")]
     assert "Thẻ nhân viên không có trong hệ thống: đã ghi nhận nhưng chưa ghi tên" in unknown
     assert unknown.endswith("· người quét: B-9999  <stdin>")
