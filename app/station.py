@@ -45,6 +45,7 @@ def action_label(action: str, destination: str = "") -> str:
     label = ACTION_LABELS.get(action, action)
     return f"{label} → {destination}" if destination else label
 
+
 # What a scan did (Step.kind).
 STARTED = "badge"
 """A badge started that person's session."""
