@@ -265,6 +265,10 @@ def test_scan(
             sys.exit(2)
         click.echo(f"{found.code}: {found.kind}")
         return
+    if found.is_card:
+        click.echo(f"not sent: {found.code} is a {found.kind} card; it acts on the station "
+                   "session of a running agent (scanner-agent run)")
+        sys.exit(2)
     try:
         config.require_server()
     except ConfigError as exc:

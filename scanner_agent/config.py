@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from app.codes import SCAN_ACTIONS, SEND
+
 APP_NAME = "scanner-agent"
 SOURCE_TYPES = ("stdin", "evdev", "serial", "camera")
 PRINTER_TYPES = ("tcp", "serial", "usb", "cups", "windows")
@@ -137,7 +139,12 @@ class AgentConfig:
     server_url: str = ""
     token: str = ""
     station: str = ""
-    action: str = ""
+    # The station's action for a file scan no action card chose ("": the server's transfer_in).
+    default_action: str = ""
+    # A badge session (and an action a card chose) ends after this many minutes without a
+    # scan at the station (0: only a log-out card or another badge ends it).
+    badge_session_minutes: float = 30.0
+    # The person a scan is attributed to when no badge session is active ("": nobody).
     actor: str = ""
     outbox: Path = field(default_factory=lambda: user_state_dir() / "outbox.db")
     sources: tuple[SourceConfig, ...] = (SourceConfig("stdin"),)
@@ -169,6 +176,32 @@ class AgentConfig:
 
 
 _TOP_KEYS = {f.name for f in fields(AgentConfig)} - {"sources", "source_path", "printer"}
+_ALIASES = {"action": "default_action"}  # the key's older name
+MAX_SESSION_MINUTES = 24 * 60
+
+
+def check_session(values: dict[str, Any], where: str) -> None:
+    """Check the station-session keys: a default action the server knows (and that needs no
+    destination), and a session length from 0 to a day.
+
+    :raises ConfigError: naming the key.
+    """
+    action = values.get("default_action")
+    if action:
+        action = values["default_action"] = str(action).strip().lower()
+        if action not in SCAN_ACTIONS:
+            msg = (f"{where}: default_action {action!r} is not an action the server knows "
+                   f"({', '.join(SCAN_ACTIONS)})")
+            raise ConfigError(msg)
+        if action == SEND:
+            msg = (f"{where}: default_action cannot be send, which needs a destination: "
+                   "scan a send card printed with `tracker cards --send-to CODE`")
+            raise ConfigError(msg)
+    minutes = values.get("badge_session_minutes")
+    if minutes is not None and not 0 <= minutes <= MAX_SESSION_MINUTES:
+        msg = (f"{where}: badge_session_minutes must be between 0 (no expiry) and "
+               f"{MAX_SESSION_MINUTES}, got {minutes:g}")
+        raise ConfigError(msg)
 _SOURCE_KEYS = {f.name for f in fields(SourceConfig)}
 _PRINTER_KEYS = {f.name for f in fields(PrinterConfig)}
 
@@ -266,8 +299,12 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
                 sources.append(parse_source(table, f"{where}: source #{i + 1}"))
         elif key == "printer":
             values["printer"] = parse_printer(value, f"{where}: [printer]")
-        elif key in _TOP_KEYS:
-            values[key] = _coerce(AgentConfig, key, value, where)
+        elif key in _TOP_KEYS or key in _ALIASES:
+            name = _ALIASES.get(key, key)
+            if name in values:
+                msg = f"{where}: give {name} once (action is its older name)"
+                raise ConfigError(msg)
+            values[name] = _coerce(AgentConfig, name, value, where)
         else:
             msg = f"{where}: unknown key {key!r}"
             raise ConfigError(msg)
@@ -275,6 +312,7 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
         values["sources"] = tuple(sources)
     if "server_url" in values:
         values["server_url"] = values["server_url"].rstrip("/")
+    check_session(values, where)
     if values.get("official_code_pattern"):
         try:
             re.compile(values["official_code_pattern"])

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth.models import Role
+from app.auth.permissions import action_table
 from app.auth.tokens import current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
 from app.db import commit_with_retry, db
@@ -335,9 +336,13 @@ def bulk_labels(body: schemas.BulkLabelsIn) -> ResponseReturnValue:
 @bp.get("/stations")
 @spec(responses={200: schemas.StationsOut}, security=staff(devices=True))
 def list_stations() -> ResponseReturnValue:
-    """The stations the caller may scan at."""
-    stations = current_principal().scan_stations()
-    return jsonify({"stations": [read_models.StationView.of(s).to_json() for s in stations]})
+    """The stations the caller may scan at, with the actions it may scan at each."""
+    principal = current_principal()
+    table = action_table()
+    role = principal.user.role if principal.user else None
+    return jsonify({"stations": [
+        read_models.ScanStationView.scanning(s, table.allowed(role, s.kind)).to_json()
+        for s in principal.scan_stations()]})
 
 
 @bp.get("/procedures")

@@ -487,6 +487,17 @@ class ScanResult:
     dossier: Dossier | None = None
     flag: str | None = None
     event: ScanEvent | None = None
+    # The person the event names (a badge or username), when it names one of the caller's
+    # offices' active staff; else why it was recorded without a person (ACTOR_FLAGS).
+    actor: User | None = None
+    actor_flag: str | None = None
+
+
+UNKNOWN_ACTOR = "unknown_actor"
+"""The event names a badge or username of no active user: kept, without a person."""
+FOREIGN_ACTOR = "foreign_actor"
+"""The event names staff of an office other than the caller's: kept, without a person."""
+ACTOR_FLAGS = (UNKNOWN_ACTOR, FOREIGN_ACTOR)
 
 
 @dataclass(frozen=True)
@@ -644,7 +655,7 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
                     str(p.id), "rejected", "station_not_allowed",
                     f"station {p.station_code} is not one this device may scan at")
                 continue
-        actor = actors.get(p.actor.upper()) if p.actor else principal.user
+        actor, actor_flag = _attribute(principal, p.actor, actors)
         event = ScanEvent(
             uuid=p.id, dossier_id=dossier.id, station_id=station.id, station=station,
             action=p.action or ScanAction.TRANSFER_IN, actor_id=actor.id if actor else None,
@@ -660,7 +671,8 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
             continue
         seen.add(p.id)
         fresh.setdefault(dossier, []).append(event)
-        results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
+        results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event,
+                                    actor=actor if p.actor else None, actor_flag=actor_flag)
     if fresh:
         _record_events(fresh)
     gate.record_refused()
@@ -687,6 +699,26 @@ def _known_events(ids: Sequence[UUID]) -> dict[UUID, int]:
     rows = db.session.execute(sa.select(ScanEvent.uuid, ScanEvent.dossier_id)
                               .where(ScanEvent.uuid.in_(set(ids))))
     return {row.uuid: row.dossier_id for row in rows}
+
+
+def _attribute(principal: Principal, name: str,
+               actors: Mapping[str, User]) -> tuple[User | None, str | None]:
+    """Who an event is attributed to, and why nobody when it names someone.
+
+    An event that names nobody is the caller's own (a staff page; a device has no user). One
+    that names a badge or username is attributed only to an active user of the caller's
+    offices: a scan is never credited to a stranger nor lost for it. The event is kept with
+    the name as sent (``actor_raw``) and a flag, :data:`UNKNOWN_ACTOR` or
+    :data:`FOREIGN_ACTOR`, in its result.
+    """
+    if not name:
+        return principal.user, None
+    user = actors.get(name.upper())
+    if user is None or not user.active:
+        return None, UNKNOWN_ACTOR
+    if user.office_id not in principal.office_ids:
+        return None, FOREIGN_ACTOR
+    return user, None
 
 
 def _load_actors(names: set[str]) -> dict[str, User]:

@@ -77,6 +77,16 @@ class StationView(ReadModel):
                    office=station.office.code)
 
 
+class ScanStationView(StationView):
+    """A station the caller may scan at, with the actions it may scan there."""
+
+    actions: list[str] = Field(description="Scan actions this caller may post here (sorted)")
+
+    @classmethod
+    def scanning(cls, station: Station, actions: frozenset[str]) -> ScanStationView:
+        return cls(**StationView.of(station).model_dump(), actions=sorted(actions))
+
+
 def _station(station: Station | None) -> StationView | None:
     return StationView.of(station) if station is not None else None
 
