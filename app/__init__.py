@@ -95,6 +95,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.tracking import supervision
 
     supervision.register(app)
+    from app.printjobs import api as print_jobs
+
+    print_jobs.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

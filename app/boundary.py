@@ -51,6 +51,8 @@ class Security:
         if self.public:
             return "No token needed."
         callers = ["scanner devices"] if self.devices else []
+        if not self.roles:
+            return "Callers: scanner devices only."
         if self.roles == frozenset(Role):
             callers.append("any staff user")
         else:

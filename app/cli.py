@@ -735,15 +735,20 @@ def badges_cmd(usernames: tuple[str, ...], office_code: str | None, sheet: bool,
 
 
 @click.command("cards")
+@click.option("--send-to", "send_to", multiple=True, metavar="CODE",
+              help="Print a 'Gửi liên thông' card sending files to this office or station "
+                   "(agency or station code; repeatable). Without it: no send card")
 @_CARD_SHEET
 @_CARD_DPI
 @_CARD_OUT
-def cards_cmd(sheet: bool, dpi: int, out: str) -> None:
+@with_appcontext
+@_fail_on_domain_error
+def cards_cmd(send_to: tuple[str, ...], sheet: bool, dpi: int, out: str) -> None:
     """Print the action cards (Trả kết quả, Yêu cầu bổ sung, ..., Đăng xuất) as a PDF."""
     from app.auth.cards import action_cards
     from labels import render_command_cards
 
-    cards = action_cards()
+    cards = action_cards(send_to)
     body = render_command_cards(cards, sheet=sheet, dpi=dpi)
     Path(out).write_bytes(body)
     click.echo(f"{len(cards)} action card(s) → {out} ({len(body)} bytes)")

@@ -15,11 +15,12 @@ module. What it holds:
   ``{yymmdd}`` / ``{yyyymmdd}`` and ``{serial:0Nd}``. Serials restart every day, so a pattern
   needs the serial and a date, and the serial a fixed width (its capacity per day).
 - **Receipt URLs**: ``http(s)://host[/prefix]/lookup/<reference>[?t=secret]``.
-- **Cards**: staff badges (``$B-<badge>``) and action cards (``$A-<ACTION>``). The reserved
-  prefix ``$`` is outside the official-code alphabet and never a digit, so a card is never a
-  dossier code; :func:`read_scan` recognizes it before any dossier rule, as kind ``badge``
-  (value: the badge, uppercased) or ``action`` (value: the scan action, or ``logout`` /
-  ``default``).
+- **Cards**: staff badges (``$B-<badge>``) and action cards (``$A-<ACTION>``; a send card
+  names where the file goes: ``$A-SEND-<office or station code>``). The reserved prefix ``$``
+  is outside the official-code alphabet and never a digit, so a card is never a dossier code;
+  :func:`read_scan` recognizes it before any dossier rule, as kind ``badge`` (value: the
+  badge, uppercased) or ``action`` (value: the scan action, or ``logout`` / ``default``; a
+  send card's ``destination``). What a station does with them is :mod:`app.station`.
 - **Scan normalization**: NFC, whitespace and control or format characters removed,
   uppercased (a receipt URL keeps its case: its secret is in it).
 """
@@ -347,6 +348,17 @@ BADGE_MAX = 64  # the width of user.badge
 BADGE_SHAPE = "1 to 64 printable ASCII characters without spaces"
 _BADGE_RE = re.compile(rf"[!-~]{{1,{BADGE_MAX}}}")
 
+#: The scan actions the server knows (``app.tracking.models.ScanAction`` values; a test keeps
+#: them in step), for checking an agent's ``default_action`` without asking the server.
+SCAN_ACTIONS: tuple[str, ...] = (
+    "receive", "transfer_in", "request_supplement", "supplement_received", "request_payment",
+    "payment_received", "result_ready", "returned", "withdrawn", "stopped", "refused", "send")
+SEND = "send"
+"""The action that needs a destination: its card names it (:func:`send_card_code`)."""
+DESTINATION_MAX = 32  # the width of office.code and station.code
+DESTINATION_SHAPE = "1 to 32 characters of A-Z, 0-9 and . - _ (an agency or station code)"
+_DESTINATION_RE = re.compile(rf"[A-Z0-9._-]{{1,{DESTINATION_MAX}}}")
+
 LOGOUT = "logout"
 """The action card that ends the badge session at the station."""
 DEFAULT_ACTION = "default"
@@ -394,6 +406,19 @@ def action_card_code(action: str) -> str:
     return ACTION_PREFIX + action.upper()
 
 
+def send_card_code(destination: str) -> str:
+    """The code printed on a send card for ``destination``: ``$A-SEND-`` and the agency or
+    station code, uppercased (``$A-SEND-000.00.01.H12``).
+
+    :raises ValueError: ``destination`` is not in the code shape of offices and stations.
+    """
+    value = destination.strip().upper()
+    if _DESTINATION_RE.fullmatch(value) is None:
+        msg = f"no send card for {destination!r}: a destination is {DESTINATION_SHAPE}"
+        raise ValueError(msg)
+    return f"{action_card_code(SEND)}-{value}"
+
+
 def is_card_code(text: str) -> bool:
     """True if the normalized ``text`` carries the reserved card prefix."""
     return text.startswith(CARD_PREFIX)
@@ -409,12 +434,14 @@ class Reference:
     :param value: the tracking number or official code it designates; for a card, the badge
         (uppercased) or the action (a :data:`CARD_ACTIONS` key).
     :param via_url: it was a receipt URL pointing to ``value``.
+    :param destination: a send card's agency or station code (``""``: none on the card).
     """
 
     text: str
     kind: str
     value: str
     via_url: bool = False
+    destination: str = ""
 
 
 class UnreadableScan(ValueError):
@@ -469,5 +496,8 @@ def _read_card(text: str) -> Reference:
     action = text[len(ACTION_PREFIX):].lower() if text.startswith(ACTION_PREFIX) else ""
     if action in CARD_ACTIONS:
         return Reference(text, ACTION, action)
+    destination = text[len(ACTION_PREFIX) + len(SEND) + 1:]
+    if action.startswith(SEND + "-") and _DESTINATION_RE.fullmatch(destination):
+        return Reference(text, ACTION, SEND, destination=destination)
     msg = f"{text[:40]!r} is not a staff badge or a known action card"
     raise UnreadableScan(text, "unknown_card", msg)

@@ -26,6 +26,9 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   refused (``bad_time``); a scanner may stay offline for weeks, so the default is 180.
 - ``FLASK_MAX_SCAN_BATCH``: events per ``POST /api/v1/scans`` (default 500).
 - ``FLASK_DEFAULT_OFFICE_HOURS``: office hours for new offices, ``07:00-11:30,13:30-17:00``.
+- ``FLASK_TRANSIT_ALERT_HOURS``: working hours a file may stay in transit (sent, not yet
+  scanned again) before ``GET /api/v1/transits?overdue=true`` and ``tracker scans in-transit
+  --overdue`` list it (default 4: half a working day).
 - ``FLASK_UPSTREAM_CODE_PATTERNS``: the codes a one-door system may register a dossier under
   (intake with ``code`` and ``received_at``) besides the receiving office's own code shape:
   a JSON list of regexes matched against the whole uppercased code, or an object mapping a
@@ -40,6 +43,8 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   testing (set ``false`` to try the pages over plain HTTP on another machine).
 - ``FLASK_KIOSK_RESET_SECONDS``: the kiosk goes back to its empty form after this long without
   input (30).
+- ``FLASK_PRINT_JOB_MAX_AGE_MINUTES``: a print job its agent has not fetched within this many
+  minutes (the PC was off) is dropped rather than printed late (default 30).
 """
 
 from __future__ import annotations
@@ -78,10 +83,15 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
+    # Working hours a file may spend in transit (after a ``send``, before its next scan) before
+    # it is reported overdue: half a working day, so a morning send is received by the evening.
+    "TRANSIT_ALERT_HOURS": 4,
     # Reference data read on every scan (office hours, calendar overrides, procedure names) is
     # read once per this many seconds per server process.
     "CACHE_SECONDS": 60,
     "JSON_SORT_KEYS": False,
+    # A print job not fetched by its agent within this many minutes is dropped (app.printjobs).
+    "PRINT_JOB_MAX_AGE_MINUTES": 30,
     # Overrides of labels.FormConfig: form numbers and titles (Circular 03/2025 renumbers them).
     "FORMS": {},
     # Overrides of app.auth.permissions' table of who may post which scan action.

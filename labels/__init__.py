@@ -20,11 +20,11 @@ from .data import (
     SupplementRequestData,
 )
 from .errors import InvalidLabelData, LabelError, LabelFitError, LayoutError
-from .layout import LAYOUTS, Layout, RollLayout, SheetLayout, layout_from_spec
+from .layout import LAYOUTS, Layout, RollLayout, SheetLayout, layout_from_spec, thermal_roll
 from .notices import render_apology, render_refusal, render_supplement_request
 from .receipt import render_receipt
 from .render import render_calibration, render_labels
-from .zpl import render_zpl
+from .zpl import render_calibration_zpl, render_zpl
 
 __all__ = [
     "LAYOUTS",
@@ -50,6 +50,7 @@ __all__ = [
     "render_apology",
     "render_badge_cards",
     "render_calibration",
+    "render_calibration_zpl",
     "render_command_cards",
     "render_control_sheet",
     "render_labels",
@@ -57,4 +58,5 @@ __all__ = [
     "render_refusal",
     "render_supplement_request",
     "render_zpl",
+    "thermal_roll",
 ]

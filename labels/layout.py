@@ -292,6 +292,18 @@ class RollLayout:
 
 Layout = SheetLayout | RollLayout
 
+
+def thermal_roll(width_mm: float = 50, height_mm: float = 30, dpi: int = 203, *,
+                 offset_x_mm: float = 0.0, offset_y_mm: float = 0.0) -> RollLayout:
+    """A thermal roll of the given stock, with bars of at least 0.25 mm (2 dots at 203 dpi,
+    3 at 300).
+
+    :raises LayoutError: for an impossible size, resolution or offset.
+    """
+    return RollLayout(width_mm, height_mm, dpi=dpi, min_module_dots=max(2, round(dpi / 100)),
+                      offset_x_mm=offset_x_mm, offset_y_mm=offset_y_mm,
+                      name=f"thermal-{width_mm:g}x{height_mm:g}")
+
 LAYOUTS: dict[str, Layout] = {
     "thermal-50x30": RollLayout(50, 30, name="thermal-50x30"),
     "thermal-40x30": RollLayout(40, 30, name="thermal-40x30"),

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
-from .plan import BarsOp, MatrixOp, Op, TextOp
+from .plan import BarsOp, BoxOp, MatrixOp, Op, TextOp
 from .text import register_fonts
 
 PRODUCER = "dossier tracker labels"
@@ -164,5 +164,11 @@ def draw_ops(
             draw_text(canvas, op, x0, y0)
         elif isinstance(op, BarsOp):
             draw_bars(canvas, op, x0, y0, dot)
+        elif isinstance(op, BoxOp):
+            # On the dot grid, like the bars: a 1-dot rule prints as one dot, not two.
+            x, y = snap(x0 + op.x, dot), snap(y0 + op.y, dot)
+            w = max(dot, snap(x0 + op.x + op.width, dot) - x)
+            h = max(dot, snap(y0 + op.y + op.height, dot) - y)
+            _rects(canvas, [(x, y, w, h)])
         else:
             draw_matrix(canvas, op, x0, y0, dot, page_height)

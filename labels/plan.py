@@ -64,7 +64,18 @@ class MatrixOp:
     data: str
 
 
-Op = TextOp | BarsOp | MatrixOp
+@dataclass(frozen=True)
+class BoxOp:
+    """A filled black rectangle (a rule, a tick, one side of a frame); ``x``, ``y`` is its
+    bottom-left corner."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+Op = TextOp | BarsOp | MatrixOp | BoxOp
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from reportlab.lib.colors import Color, black, white
 from reportlab.pdfgen.canvas import Canvas
 
 from . import text as tx
-from .barcodes import QUIET_MODULES, code128_widths
+from .calibration import plan_calibration
 from .data import LabelData
 from .dates import DEFAULT_TZ, resolve_tz
 from .errors import InvalidLabelData, LayoutError
 from .layout import MM, Layout, RollLayout, SheetLayout, iter_slots
-from .pdf import draw_bars, draw_ops, finish, new_canvas
-from .plan import BarsOp, plan_label
+from .pdf import draw_ops, finish, new_canvas
+from .plan import plan_label
 
 MAX_COPIES = 100
 MAX_LABELS = 20_000
@@ -102,7 +102,6 @@ def render_labels(
 
 
 _GREY = Color(0.55, 0.55, 0.55)
-_CALIBRATION_CODE = "123456789012"
 
 
 def render_calibration(layout: Layout) -> bytes:
@@ -112,8 +111,9 @@ def render_calibration(layout: Layout) -> bytes:
     a cross at its centre and its slot number, the layout's figures and the size the
     outer frame must measure (to check that the printer did not scale the page).
     Print it at 100 % on plain paper, lay it on a sticker sheet against the light, and
-    adjust ``offset_x_mm``/``offset_y_mm`` until the outlines match. Rolls: one label with
-    its outline, centre cross, a 20 mm ruler and a test barcode to scan.
+    adjust ``offset_x_mm``/``offset_y_mm`` until the outlines match. Rolls: the label of
+    :mod:`labels.calibration` (frame, 1 mm rulers, a Code 128 and a QR code, the stock),
+    the same as :func:`labels.zpl.render_calibration_zpl` prints.
 
     :param layout: a :class:`SheetLayout` or :class:`RollLayout`.
     :returns: the PDF bytes.
@@ -122,6 +122,10 @@ def render_calibration(layout: Layout) -> bytes:
     layout = _check_layout(layout)
     canvas, buf = new_canvas(layout.page_size, "Trang căn chỉnh nhãn")
     page_w, page_h = layout.page_size
+    if isinstance(layout, RollLayout):
+        x0, y0 = layout.slot_origin(0)
+        draw_ops(canvas, plan_calibration(layout), x0, y0, layout.dpi, page_h)
+        return finish(canvas, buf)
     label_w = layout.label_width_mm * MM
     label_h = layout.label_height_mm * MM
     pad = layout.padding_mm * MM
@@ -129,26 +133,21 @@ def render_calibration(layout: Layout) -> bytes:
         x0, y0 = layout.slot_origin(slot)
         canvas.setStrokeColor(black)
         canvas.setLineWidth(0.25)
-        inset = 0.1 * MM if isinstance(layout, RollLayout) else 0
-        canvas.rect(x0 + inset, y0 + inset, label_w - 2 * inset, label_h - 2 * inset)
+        canvas.rect(x0, y0, label_w, label_h)
         canvas.setStrokeColor(_GREY)
         canvas.setDash(1, 2)
         canvas.rect(x0 + pad, y0 + pad, label_w - 2 * pad, label_h - 2 * pad)
         canvas.setDash()
         cx, cy = x0 + label_w / 2, y0 + label_h / 2
-        arm = min(label_w, label_h) / (10 if isinstance(layout, RollLayout) else 6)
+        arm = min(label_w, label_h) / 6
         canvas.line(cx - arm, cy, cx + arm, cy)
         canvas.line(cx, cy - arm, cx, cy + arm)
-        if isinstance(layout, SheetLayout):
-            canvas.setFillColor(black)
-            canvas.setFont(tx.BOLD, 7)
-            canvas.drawString(x0 + pad + 1, y0 + label_h - pad - 8, str(slot + 1))
+        canvas.setFillColor(black)
+        canvas.setFont(tx.BOLD, 7)
+        canvas.drawString(x0 + pad + 1, y0 + label_h - pad - 8, str(slot + 1))
     canvas.setStrokeColor(black)
     canvas.setFillColor(black)
-    if isinstance(layout, SheetLayout):
-        _sheet_calibration_text(canvas, layout, page_w, page_h)
-    else:
-        _roll_calibration_content(canvas, layout, label_w, label_h, pad)
+    _sheet_calibration_text(canvas, layout, page_w, page_h)
     return finish(canvas, buf)
 
 
@@ -213,51 +212,6 @@ def _sheet_calibration_text(
     for y, (font, text) in placed:
         canvas.setFont(font, size)
         canvas.drawString(x, y, tx.ellipsize(text, font, size, max_w))
-
-
-def _roll_calibration_content(
-    canvas: Canvas, layout: RollLayout, label_w: float, label_h: float, pad: float
-) -> None:
-    x0, y0 = layout.slot_origin(0)
-    dot = 72 / layout.dpi
-    canvas.setFont(tx.BOLD, 6.5)
-    canvas.drawString(x0 + pad + 1, y0 + label_h - pad - 7, "CĂN CHỈNH")
-    canvas.setFont(tx.REGULAR, 5.5)
-    canvas.drawString(
-        x0 + pad + 1,
-        y0 + label_h - pad - 14,
-        f"{layout.label_width_mm:g}×{layout.label_height_mm:g} mm · {layout.dpi} dpi · "
-        f"X {layout.offset_x_mm:+g} Y {layout.offset_y_mm:+g}",
-    )
-    # A 20 mm ruler along the bottom.
-    ruler_y = y0 + pad + 0.5 * MM
-    ruler_x = x0 + (label_w - 20 * MM) / 2
-    canvas.setLineWidth(0.3)
-    canvas.line(ruler_x, ruler_y, ruler_x + 20 * MM, ruler_y)
-    for mm in range(21):
-        tick = 1.5 * MM if mm % 10 == 0 else (1 * MM if mm % 5 == 0 else 0.5 * MM)
-        canvas.line(ruler_x + mm * MM, ruler_y, ruler_x + mm * MM, ruler_y + tick)
-    # A test barcode at the layout's narrowest module, to check the scanner and the print.
-    widths = code128_widths(_CALIBRATION_CODE)
-    module = layout.min_module_dots * dot
-    symbol_w = sum(widths) * module
-    room = label_w - 2 * pad - 2 * QUIET_MODULES * module
-    # Bars between the ruler and the centre cross (which marks the label's centre).
-    bar_top = label_h / 2 - min(label_w, label_h) / 10 - 1 * MM
-    bar_h = bar_top - (pad + 3 * MM)
-    if symbol_w <= room and bar_h >= symbol_w / 5:
-        op = BarsOp(
-            (label_w - symbol_w) / 2,
-            pad + 3 * MM,
-            bar_h,
-            module,
-            layout.min_module_dots,
-            widths,
-            _CALIBRATION_CODE,
-        )
-        draw_bars(canvas, op, x0, y0, dot)
-    canvas.setFont(tx.REGULAR, 5)
-    canvas.drawString(ruler_x + 20 * MM + 1 * MM, ruler_y, "20 mm")
 
 
 def sample_label() -> LabelData:

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Literal
 from reportlab.pdfbase import pdfmetrics
 
 from .barcodes import code128_values
+from .calibration import plan_calibration
 from .data import LabelData
 from .dates import DEFAULT_TZ, resolve_tz
 from .errors import InvalidLabelData, LayoutError
-from .layout import RollLayout
-from .plan import BarsOp, MatrixOp, Op, TextOp, plan_label
+from .layout import RollLayout, thermal_roll
+from .plan import BarsOp, BoxOp, MatrixOp, Op, TextOp, plan_label
 from .render import _check_labels
 from .text import font_path
 
@@ -242,13 +243,7 @@ def render_zpl(
     :raises LabelFitError: when a label cannot fit.
     """
     if layout is None:
-        layout = RollLayout(
-            width_mm,
-            height_mm,
-            dpi=dpi,
-            min_module_dots=max(2, round(dpi / 100)),
-            name=f"zpl-{width_mm:g}x{height_mm:g}",
-        )
+        layout = thermal_roll(width_mm, height_mm, dpi)
     elif not isinstance(layout, RollLayout):
         msg = "ZPL chỉ dùng cho nhãn cuộn (RollLayout)."
         raise LayoutError(msg, field="layout")
@@ -261,28 +256,53 @@ def render_zpl(
     _check_labels(labels, copies)
     zone = resolve_tz(tz)
     plans = [plan_label(label, layout, zone, with_2d=with_2d) for label in labels]
+    jobs = [_format(ops, layout, copies, text_mode, printer_font) for ops in plans]
+    return ("\n".join(jobs) + "\n").encode("utf-8")
+
+
+def render_calibration_zpl(layout: RollLayout) -> bytes:
+    """The calibration label of :mod:`labels.calibration` as a ZPL II job: the same frame,
+    rulers, symbols and text as the PDF of :func:`labels.render_calibration`.
+
+    :raises LayoutError: for a layout that is not a :class:`RollLayout`.
+    """
+    if not isinstance(layout, RollLayout):
+        msg = "ZPL chỉ dùng cho nhãn cuộn (RollLayout)."
+        raise LayoutError(msg, field="layout")
+    job = _format(plan_calibration(layout), layout, 1, "bitmap", "0")
+    return (job + "\n").encode("utf-8")
+
+
+def _format(
+    ops: Sequence[Op], layout: RollLayout, copies: int, text_mode: TextMode, printer_font: str
+) -> str:
+    """One ``^XA…^XZ`` label format drawing ``ops``."""
     dpi = layout.dpi
     page_w, page_h = layout.page_size
     width, height = _dots(page_w, dpi), _dots(page_h, dpi)
     x0, y0 = layout.slot_origin(0)
-    jobs: list[str] = []
-    for ops in plans:
-        commands = ["^XA", "^CI28", f"^PW{width}", f"^LL{height}", "^LH0,0"]
-        if text_mode == "bitmap":
-            commands += _bitmap_commands(ops, layout, width, height, page_h, x0, y0)
-        else:
-            commands += _utf8_commands(ops, dpi, page_h, x0, y0, printer_font)
-            matrix_ops = [op for op in ops if isinstance(op, MatrixOp)]
-            commands += _bitmap_commands(matrix_ops, layout, width, height, page_h, x0, y0)
-        for op in ops:
-            if isinstance(op, BarsOp):
-                x = _dots(x0 + op.x, dpi)
-                top = _dots(page_h - (y0 + op.y + op.height), dpi)
-                bar_h = _dots(op.height, dpi)
-                commands.append(
-                    f"^FO{x},{top}^BY{op.module_dots}^BCN,{bar_h},N,N,N,N"
-                    f"^FH_^FD{_escape(_bc_data(op.data))}^FS"
-                )
-        commands += [f"^PQ{copies}", "^XZ"]
-        jobs.append("\n".join(commands))
-    return ("\n".join(jobs) + "\n").encode("utf-8")
+    commands = ["^XA", "^CI28", f"^PW{width}", f"^LL{height}", "^LH0,0"]
+    if text_mode == "bitmap":
+        commands += _bitmap_commands(ops, layout, width, height, page_h, x0, y0)
+    else:
+        commands += _utf8_commands(ops, dpi, page_h, x0, y0, printer_font)
+        matrix_ops = [op for op in ops if isinstance(op, MatrixOp)]
+        commands += _bitmap_commands(matrix_ops, layout, width, height, page_h, x0, y0)
+    for op in ops:
+        if isinstance(op, BarsOp):
+            x = _dots(x0 + op.x, dpi)
+            top = _dots(page_h - (y0 + op.y + op.height), dpi)
+            bar_h = _dots(op.height, dpi)
+            commands.append(
+                f"^FO{x},{top}^BY{op.module_dots}^BCN,{bar_h},N,N,N,N"
+                f"^FH_^FD{_escape(_bc_data(op.data))}^FS"
+            )
+        elif isinstance(op, BoxOp):
+            left, right = _dots(x0 + op.x, dpi), _dots(x0 + op.x + op.width, dpi)
+            top = _dots(page_h - (y0 + op.y + op.height), dpi)
+            bottom = _dots(page_h - (y0 + op.y), dpi)
+            w, h = max(1, right - left), max(1, bottom - top)
+            # A box as thick as its narrow side is a filled rectangle.
+            commands.append(f"^FO{left},{top}^GB{w},{h},{min(w, h)}^FS")
+    commands += [f"^PQ{copies}", "^XZ"]
+    return "\n".join(commands)

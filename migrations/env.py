@@ -11,6 +11,7 @@ from alembic import context
 from app.auth import models as _auth  # noqa: F401
 from app.db import Base
 from app.offices import models as _offices  # noqa: F401
+from app.printjobs import models as _printjobs  # noqa: F401
 from app.procedures import models as _procedures  # noqa: F401
 from app.tracking import models as _tracking  # noqa: F401
 

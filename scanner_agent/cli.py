@@ -1,4 +1,4 @@
-"""``scanner-agent``: run, status, doctor, test-scan and decode."""
+"""``scanner-agent``: run, status, doctor, test-scan, decode, print and print-test."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ from typing import Any
 
 import click
 
-from .config import AgentConfig, ConfigError, load_config, parse_source, user_state_dir
+from .config import (
+    AgentConfig,
+    ConfigError,
+    load_config,
+    parse_printer,
+    parse_source,
+    user_state_dir,
+)
 
 log = logging.getLogger("scanner_agent")
 
@@ -144,12 +151,19 @@ def run(
         signal.signal(signal.SIGTERM, _stop)
         if hasattr(signal, "SIGBREAK"):  # Ctrl+Break / service stop on Windows
             signal.signal(signal.SIGBREAK, _stop)
+    workers = []
+    if config.printer is not None and config.printer.poll_jobs:
+        from .printing import PrintJobPoller, build_printer
+
+        # Its own client: the sender's HTTP session stays on the sender's thread.
+        workers.append(PrintJobPoller(_client(config), build_printer(config.printer)).run)
     with Outbox(config.outbox) as box:
         agent = Agent(
             config,
             box,
             _client(config),
             Feedback(sound=config.sound, sound_dir=config.sound_dir),
+            workers=workers,
         )
         names = ", ".join(s.label for s in built)
         click.echo(
@@ -251,6 +265,10 @@ def test_scan(
             sys.exit(2)
         click.echo(f"{found.code}: {found.kind}")
         return
+    if found.is_card:
+        click.echo(f"not sent: {found.code} is a {found.kind} card; it acts on the station "
+                   "session of a running agent (scanner-agent run)")
+        sys.exit(2)
     try:
         config.require_server()
     except ConfigError as exc:
@@ -276,13 +294,101 @@ def doctor(
     config: AgentConfig,
     verbose: bool,
 ) -> None:
-    """List scanners, serial ports and cameras; check the outbox, the server and the token."""
+    """List scanners, serial ports and cameras; check the outbox, the printer, the server and
+    the token."""
     from .doctor import run_doctor
 
     _setup_logging(config, verbose, to_file=False)
     problems = run_doctor(config, click.echo)
     if problems:
         raise click.ClickException(f"{problems} problem(s) found")
+
+
+def _printer_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--printer", "printer_spec", metavar="TYPE[:ADDRESS]",
+        help="Printer instead of the config's (keeping its label stock): tcp:HOST[:PORT], "
+        "serial:PORT, usb:/dev/usb/lp0, cups[:QUEUE], windows.",
+    )(func)  # fmt: skip
+
+
+def _printer(config: AgentConfig, spec: str | None) -> Any:
+    """The configured printer, or the one ``--printer`` names on the configured stock."""
+    from dataclasses import asdict
+
+    from .printing import build_printer
+
+    base = config.printer
+    if spec:
+        kind, _, address = spec.partition(":")
+        table = asdict(base) if base is not None else {}
+        try:
+            base = parse_printer(table | {"type": kind, "address": address}, "--printer")
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if base is None:
+        raise click.ClickException(
+            "no printer configured: add a [printer] table to the config file or pass --printer "
+            "(chưa cấu hình máy in)")
+    return build_printer(base)
+
+
+@main.command("print")
+@_common
+@_printer_option
+@click.argument("code")
+@click.option("--copies", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Copies of the label.")
+def print_label(
+    config: AgentConfig,
+    verbose: bool,
+    printer_spec: str | None,
+    code: str,
+    copies: int,
+) -> None:
+    """Fetch the label of dossier CODE (code or tracking number) and print it here."""
+    from .client import ClientError
+    from .printing import PrintError, console, print_dossier
+
+    _setup_logging(config, verbose, to_file=False)
+    try:
+        config.require_server()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    printer = _printer(config, printer_spec)
+    client = _client(config)
+    try:
+        print_dossier(client, printer, code.strip(), copies)
+    except (PrintError, ClientError) as exc:
+        console(False, f"{code}: {exc}")
+        sys.exit(1)
+    finally:
+        client.close()
+    console(True, f"{code} × {copies}: đã in nhãn / label printed")
+
+
+@main.command("print-test")
+@_common
+@_printer_option
+def print_test(
+    config: AgentConfig,
+    verbose: bool,
+    printer_spec: str | None,
+) -> None:
+    """Print a calibration label (frame, 1 mm rulers, a Code 128 and a QR code, the stock and
+    resolution) to check darkness, offset and size; needs no server."""
+    from .printing import PrintError, calibration, console
+
+    _setup_logging(config, verbose, to_file=False)
+    printer = _printer(config, printer_spec)
+    stock = printer.config
+    try:
+        printer.send(calibration(stock))
+    except PrintError as exc:
+        console(False, f"print-test: {exc}")
+        sys.exit(1)
+    console(True, f"nhãn căn chỉnh {stock.width_mm:g}×{stock.height_mm:g} mm, {stock.dpi} dpi "
+                  "/ calibration label printed")
 
 
 @main.command()

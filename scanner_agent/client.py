@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -35,6 +36,10 @@ class AuthError(ClientError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class NotFoundError(ClientError):
+    """The server does not know the dossier (or it is not this device's office's)."""
 
 
 class BatchRejected(ClientError):
@@ -92,7 +97,9 @@ class TrackerClient:
         """Close pooled connections."""
         self.session.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, *, resource: bool = False, **kwargs: Any
+    ) -> requests.Response:
         url = f"{self.server_url}{path}"
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
@@ -114,6 +121,9 @@ class TrackerClient:
             code, message = _error_body(response)
             msg = f"server error {status} ({code}) {message}".strip()
             raise TransientError(msg, _retry_after(response))
+        if status == 404 and resource and _error_body(response)[0] == "not_found":
+            # The tracker's own answer for a dossier or job it does not know (or hides).
+            raise NotFoundError(_error_body(response)[1] or f"{path} not found")
         if status == 404:
             msg = f"{url} not found: is {self.server_url} really the tracker server?"
             raise TransientError(msg)
@@ -153,3 +163,35 @@ class TrackerClient:
         response = self._request("GET", "/api/v1/stations")
         stations = self._json(response).get("stations")
         return [s for s in stations if isinstance(s, dict)] if isinstance(stations, list) else []
+
+    def label(
+        self, code: str, fmt: str, *, layout: str, copies: int = 1, with_2d: bool = False
+    ) -> bytes:
+        """The dossier's label as ZPL (``fmt="zpl"``) or PDF, on the given roll layout.
+
+        :raises NotFoundError: no such dossier in this device's office.
+        :raises TransientError: network, 5xx; :raises AuthError: bad token;
+            :raises BatchRejected: the server refused the layout (422).
+        """
+        params = {"layout": layout, "copies": str(copies), "with_2d": str(with_2d).lower()}
+        response = self._request(
+            "GET", f"/api/v1/dossiers/{quote(code, safe='')}/label.{fmt}", resource=True,
+            params=params,
+        )  # fmt: skip
+        return response.content
+
+    def print_jobs(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/devices/me/print-jobs``: this device's jobs still to print."""
+        jobs = self._json(self._request("GET", "/api/v1/devices/me/print-jobs")).get("jobs")
+        return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+
+    def finish_print_job(self, job_id: int, printed: bool, error: str | None = None) -> None:
+        """Report a job printed, or failed with ``error``.
+
+        :raises NotFoundError: the job is not this device's (or no longer exists).
+        """
+        body: dict[str, Any] = {"status": "printed" if printed else "failed"}
+        if error:
+            body["error"] = error[:500]
+        self._request("POST", f"/api/v1/devices/me/print-jobs/{int(job_id)}", resource=True,
+                      json=body)  # fmt: skip

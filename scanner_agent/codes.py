@@ -41,11 +41,13 @@ class Recognized:
     :param kind: ``tracking_number``, ``official_code`` or ``receipt_url``; ``badge`` or
         ``action`` for a card (see :data:`CARD_KINDS`), which is a station command.
     :param value: for a card, the badge (uppercased) or the action it stands for.
+    :param destination: a send card's agency or station code.
     """
 
     code: str
     kind: str
     value: str = field(default="", compare=False)
+    destination: str = field(default="", compare=False)
 
     @property
     def is_card(self) -> bool:
@@ -87,7 +89,7 @@ class CodeRules:
         except UnreadableScan as exc:
             return Unrecognized(exc.text, exc.reason, _MESSAGES.get(exc.reason, exc.message))
         if ref.kind in CARD_KINDS:
-            return Recognized(ref.text, ref.kind, ref.value)
+            return Recognized(ref.text, ref.kind, ref.value, ref.destination)
         if ref.kind == OFFICIAL and not self.is_official(ref.value):
             if ref.via_url:
                 return Unrecognized(ref.text, "bad_url", _MESSAGES["bad_url"])

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from app.codes import SCAN_ACTIONS, SEND
+
 APP_NAME = "scanner-agent"
 SOURCE_TYPES = ("stdin", "evdev", "serial", "camera")
+PRINTER_TYPES = ("tcp", "serial", "usb", "cups", "windows")
 
 
 class ConfigError(ValueError):
@@ -91,13 +94,57 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class PrinterConfig:
+    """The label printer at this station (the ``[printer]`` table).
+
+    :param type: ``tcp`` (raw ZPL to a network printer, port 9100), ``serial`` (raw ZPL to a
+        serial port), ``usb`` (raw ZPL to a printer device file such as ``/dev/usb/lp0``),
+        ``cups`` (the PDF, or ZPL with ``raw``, through ``lp``), ``windows`` (the PDF to the
+        default printer through the PDF application's "print" verb).
+    :param address: ``host`` or ``host:port`` (tcp); port name or ``VID:PID`` (serial);
+        device path (usb); queue name (cups; empty: the default printer).
+    """
+
+    type: str
+    address: str = ""
+    port: int = 9100
+    baudrate: int = 9600
+    timeout: float = 10.0
+    # The label stock, sent to the server's label endpoint.
+    width_mm: float = 50.0
+    height_mm: float = 30.0
+    dpi: int = 203
+    offset_x_mm: float = 0.0
+    offset_y_mm: float = 0.0
+    with_2d: bool = False
+    # cups: the command (a path, or a command with options) and raw ZPL instead of the PDF.
+    lp_command: str = "lp"
+    raw: bool = False
+    # Print jobs queued on the server for this device (the counter page, the API).
+    poll_jobs: bool = True
+    poll_seconds: float = 5.0
+
+    @property
+    def format(self) -> str:
+        """``zpl`` or ``pdf``: what the printer is sent."""
+        if self.type in ("tcp", "serial", "usb") or (self.type == "cups" and self.raw):
+            return "zpl"
+        return "pdf"
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     """Everything ``scanner-agent`` needs; see the README for the file format."""
 
     server_url: str = ""
     token: str = ""
     station: str = ""
-    action: str = ""
+    # The station's action for a file scan no action card chose ("": the server's transfer_in).
+    default_action: str = ""
+    # A badge session (and an action a card chose) ends after this many minutes without a
+    # scan at the station (0: only a log-out card or another badge ends it).
+    badge_session_minutes: float = 30.0
+    # The person a scan is attributed to when no badge session is active ("": nobody).
     actor: str = ""
     outbox: Path = field(default_factory=lambda: user_state_dir() / "outbox.db")
     sources: tuple[SourceConfig, ...] = (SourceConfig("stdin"),)
@@ -115,6 +162,7 @@ class AgentConfig:
     log_level: str = "INFO"
     log_max_bytes: int = 1_000_000
     log_backups: int = 5
+    printer: PrinterConfig | None = None
     source_path: Path | None = None
 
     def require_server(self) -> None:
@@ -127,8 +175,35 @@ class AgentConfig:
             raise ConfigError(msg)
 
 
-_TOP_KEYS = {f.name for f in fields(AgentConfig)} - {"sources", "source_path"}
+_TOP_KEYS = {f.name for f in fields(AgentConfig)} - {"sources", "source_path", "printer"}
+_ALIASES = {"action": "default_action"}  # the key's older name
+MAX_SESSION_MINUTES = 24 * 60
+
+
+def check_session(values: dict[str, Any], where: str) -> None:
+    """Check the station-session keys: a default action the server knows (and that needs no
+    destination), and a session length from 0 to a day.
+
+    :raises ConfigError: naming the key.
+    """
+    action = values.get("default_action")
+    if action:
+        action = values["default_action"] = str(action).strip().lower()
+        if action not in SCAN_ACTIONS:
+            msg = (f"{where}: default_action {action!r} is not an action the server knows "
+                   f"({', '.join(SCAN_ACTIONS)})")
+            raise ConfigError(msg)
+        if action == SEND:
+            msg = (f"{where}: default_action cannot be send, which needs a destination: "
+                   "scan a send card printed with `tracker cards --send-to CODE`")
+            raise ConfigError(msg)
+    minutes = values.get("badge_session_minutes")
+    if minutes is not None and not 0 <= minutes <= MAX_SESSION_MINUTES:
+        msg = (f"{where}: badge_session_minutes must be between 0 (no expiry) and "
+               f"{MAX_SESSION_MINUTES}, got {minutes:g}")
+        raise ConfigError(msg)
 _SOURCE_KEYS = {f.name for f in fields(SourceConfig)}
+_PRINTER_KEYS = {f.name for f in fields(PrinterConfig)}
 
 
 def _coerce(cls: type, key: str, value: Any, where: str) -> Any:
@@ -177,6 +252,37 @@ def parse_source(spec: str | dict[str, Any], where: str = "source") -> SourceCon
     return SourceConfig(**values)
 
 
+def parse_printer(spec: dict[str, Any], where: str = "printer") -> PrinterConfig:
+    """Build a :class:`PrinterConfig` from the ``[printer]`` table.
+
+    :raises ConfigError: on an unknown type or key, or a missing address.
+    """
+    if not isinstance(spec, dict):
+        msg = f"{where}: use a [printer] table"
+        raise ConfigError(msg)
+    kind = str(spec.get("type", ""))
+    if kind not in PRINTER_TYPES:
+        msg = f"{where}: unknown printer type {kind!r} (expected one of {', '.join(PRINTER_TYPES)})"
+        raise ConfigError(msg)
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key not in _PRINTER_KEYS:
+            msg = f"{where}: unknown key {key!r}"
+            raise ConfigError(msg)
+        values[key] = _coerce(PrinterConfig, key, value, where)
+    if kind in ("tcp", "serial", "usb") and not values.get("address"):
+        msg = f"{where}: a {kind} printer needs an address (host, port name or device path)"
+        raise ConfigError(msg)
+    if values.get("dpi", 203) not in (203, 300, 600):
+        msg = f"{where}: dpi must be 203, 300 or 600, got {values['dpi']!r}"
+        raise ConfigError(msg)
+    for key in ("timeout", "poll_seconds", "width_mm", "height_mm"):
+        if key in values and not values[key] > 0:
+            msg = f"{where}: {key} must be positive, got {values[key]!r}"
+            raise ConfigError(msg)
+    return PrinterConfig(**values)
+
+
 def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
     """Build an :class:`AgentConfig` from parsed TOML.
 
@@ -191,8 +297,14 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
                 raise ConfigError(msg)
             for i, table in enumerate(value):
                 sources.append(parse_source(table, f"{where}: source #{i + 1}"))
-        elif key in _TOP_KEYS:
-            values[key] = _coerce(AgentConfig, key, value, where)
+        elif key == "printer":
+            values["printer"] = parse_printer(value, f"{where}: [printer]")
+        elif key in _TOP_KEYS or key in _ALIASES:
+            name = _ALIASES.get(key, key)
+            if name in values:
+                msg = f"{where}: give {name} once (action is its older name)"
+                raise ConfigError(msg)
+            values[name] = _coerce(AgentConfig, name, value, where)
         else:
             msg = f"{where}: unknown key {key!r}"
             raise ConfigError(msg)
@@ -200,6 +312,7 @@ def from_mapping(data: dict[str, Any], where: str = "config") -> AgentConfig:
         values["sources"] = tuple(sources)
     if "server_url" in values:
         values["server_url"] = values["server_url"].rstrip("/")
+    check_session(values, where)
     if values.get("official_code_pattern"):
         try:
             re.compile(values["official_code_pattern"])

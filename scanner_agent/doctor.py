@@ -7,6 +7,9 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
+
+from app.station import action_label
 
 from .config import AgentConfig
 
@@ -158,6 +161,45 @@ def check_server(config: AgentConfig, echo: Echo) -> int:
                  f"{', '.join(sorted(codes)) or 'none'}")  # fmt: skip
             return 1
         echo(f"  station {config.station}: known")
+    return check_default_action(config, stations, echo)
+
+
+def check_default_action(config: AgentConfig, stations: list[dict[str, Any]], echo: Echo) -> int:
+    """Say how the station session is set up, and check the server lets this device scan the
+    default action at its station (the first one the server lists when none is configured)."""
+    station = next((s for s in stations if s.get("code") == config.station),
+                   stations[0] if stations and not config.station else None)
+    minutes = config.badge_session_minutes
+    length = f"{minutes:g} min without a scan" if minutes else "no expiry"
+    action = config.default_action or "transfer_in"
+    echo(f"  station session: default action {action} ({action_label(action)}); "
+         f"badge session {length}")
+    allowed = station.get("actions") if station else None
+    if not isinstance(allowed, list) or action in allowed:
+        return 0  # an older server lists no actions: nothing to check against
+    echo(f"  PROBLEM: the server does not let this device scan {action} at "
+         f"{station.get('code') if station else '?'} (it may: {', '.join(allowed) or 'nothing'});"
+         " change default_action")
+    return 1
+
+
+def check_printer(config: AgentConfig, echo: Echo) -> int:
+    """Say whether the configured printer is there (without printing) and its label stock."""
+    _section(echo, "printer")
+    if config.printer is None:
+        echo("  none configured (add a [printer] table to print labels at this station)")
+        return 0
+    from .printing import PrintError, build_printer, layout_spec
+
+    p = config.printer
+    echo(f"  {p.type} {p.address or '(default)'}: sends {p.format.upper()}, stock "
+         f"{p.width_mm:g}×{p.height_mm:g} mm at {p.dpi} dpi")
+    try:
+        layout_spec(p)
+        echo(f"  {build_printer(p).check()}")
+    except PrintError as exc:
+        echo(f"  PROBLEM: {exc}")
+        return 1
     return 0
 
 
@@ -171,6 +213,7 @@ def run_doctor(config: AgentConfig, echo: Echo) -> int:
     problems += check_cameras(echo)
     problems += check_configured_sources(config, echo)
     problems += check_outbox(config, echo)
+    problems += check_printer(config, echo)
     problems += check_server(config, echo)
     echo("")
     echo("all good" if not problems else f"{problems} problem(s)")

@@ -11,7 +11,15 @@ The outcomes the operator must tell apart, each with its own console tag and sou
   no dossier code: the reason in plain Vietnamese;
 - ``queued``: no answer from the server yet; the scan is kept and sent later;
 - ``double_read``: the same scanner read the same code again within ``double_read_seconds``;
-  dropped here, and said so.
+  dropped here, and said so;
+- ``badge``, ``logout``, ``action``: a station card (:mod:`app.station`): a person's session
+  began, the session ended, an action card chose (or locked, or reset) the next scans' action.
+  Never sent; each line says who is active now and what the next file scan will be.
+
+A file's line ends with the person it was attributed to (``· người quét: <name or badge>``)
+and, when an action card chose it, its action. The server names a badge holder of the
+device's own office in its answer; an unknown badge or one of another office is recorded
+without a name and shown as flagged (:data:`ACTOR_REASONS`).
 
 Sounds: ``winsound.Beep`` tone patterns on Windows; elsewhere ``<sound_dir>/<kind>.wav`` (for
 example ``flagged.wav``) played with ``paplay``/``aplay``/``afplay`` when present, otherwise
@@ -47,8 +55,12 @@ REJECTED = "rejected"
 UNKNOWN = "unknown"
 QUEUED = "queued"
 DOUBLE_READ = "double_read"
+BADGE = "badge"
+LOGOUT = "logout"
+ACTION = "action"
 
-KINDS = (ACCEPTED, FLAGGED, DUPLICATE, REJECTED, UNKNOWN, QUEUED, DOUBLE_READ)
+KINDS = (ACCEPTED, FLAGGED, DUPLICATE, REJECTED, UNKNOWN, QUEUED, DOUBLE_READ, BADGE, LOGOUT,
+         ACTION)
 
 #: Tone patterns, (frequency Hz, duration ms); one distinct pattern per outcome class (the
 #: code refused here and the scan refused by the server are one class: refused).
@@ -60,9 +72,13 @@ TONES: dict[str, tuple[tuple[int, int], ...]] = {
     UNKNOWN: ((400, 250), (300, 250), (200, 400)),
     QUEUED: ((800, 150), (1000, 150)),
     DOUBLE_READ: ((2000, 30),),
+    BADGE: ((1000, 100), (1400, 100), (1800, 150)),
+    LOGOUT: ((1800, 100), (1400, 100), (1000, 150)),
+    ACTION: ((1200, 80), (1600, 80)),
 }
 #: Terminal bells per outcome when no sound file is configured.
-BELLS: dict[str, int] = {ACCEPTED: 1, DUPLICATE: 2, REJECTED: 3, UNKNOWN: 3, FLAGGED: 4}
+BELLS: dict[str, int] = {ACCEPTED: 1, DUPLICATE: 2, REJECTED: 3, UNKNOWN: 3, FLAGGED: 4,
+                         BADGE: 1, LOGOUT: 1, ACTION: 1}
 #: Whether the outcome counts as "good" for a scanner's host ACK.
 GOOD: dict[str, bool] = {
     ACCEPTED: True,
@@ -70,6 +86,9 @@ GOOD: dict[str, bool] = {
     DUPLICATE: True,
     QUEUED: True,
     DOUBLE_READ: True,
+    BADGE: True,
+    LOGOUT: True,
+    ACTION: True,
     REJECTED: False,
     UNKNOWN: False,
 }
@@ -82,6 +101,9 @@ _LABELS = {
     UNKNOWN: ("UNKNOWN CODE", "red"),
     QUEUED: ("QUEUED OFFLINE", "yellow"),
     DOUBLE_READ: ("DOUBLE READ", "white"),
+    BADGE: ("BADGE", "blue"),
+    LOGOUT: ("LOGOUT", "blue"),
+    ACTION: ("ACTION", "blue"),
 }
 
 #: Why the server flagged a recorded scan, for the operator (the server's fold flags).
@@ -106,6 +128,11 @@ REFUSAL_REASONS: dict[str, str] = {
     "action_not_allowed": "Thao tác này không được phép tại đây",
     "unknown_destination": "Không rõ nơi nhận hồ sơ",
 }
+#: Why the server recorded a scan without its person (the server's actor flags).
+ACTOR_REASONS: dict[str, str] = {
+    "unknown_actor": "Thẻ nhân viên không có trong hệ thống: đã ghi nhận nhưng chưa ghi tên",
+    "foreign_actor": "Thẻ nhân viên của đơn vị khác: đã ghi nhận nhưng chưa ghi tên",
+}
 
 
 def flag_reason(flag: str) -> str:
@@ -121,8 +148,9 @@ def refusal_reason(reason: str | None, message: str = "") -> str:
 
 
 def classify(status: str, result: dict[str, Any]) -> str:
-    """The feedback kind of a server answer: a flagged acceptance is its own kind."""
-    if status == ACCEPTED and result.get("flag"):
+    """The feedback kind of a server answer: a flagged acceptance is its own kind (flagged
+    by the dossier's rules, or recorded without the person its badge should have named)."""
+    if status == ACCEPTED and (result.get("flag") or result.get("actor_flag")):
         return FLAGGED
     return status if status in KINDS else REJECTED
 
@@ -176,7 +204,11 @@ def explain(kind: str, result: dict[str, Any]) -> str:
     """The detail shown after the code for a server answer of ``kind``."""
     if kind == FLAGGED:
         summary = describe(result)
-        reason = flag_reason(str(result.get("flag")))
+        reasons = [flag_reason(str(result["flag"]))] if result.get("flag") else []
+        if result.get("actor_flag"):
+            flag = str(result["actor_flag"])
+            reasons.append(ACTOR_REASONS.get(flag, f"Cần kiểm tra người quét ({flag})"))
+        reason = " · ".join(reasons)
         return f"{reason} · {summary}" if summary else reason
     if kind in (REJECTED, UNKNOWN):
         return refusal_reason(result.get("reason"), str(result.get("message") or ""))
@@ -193,11 +225,11 @@ class Feedback:
     :param out: the console stream (``None``: standard output).
     :param sound: play sounds at all.
     :param sound_dir: folder with ``accepted.wav``, ``flagged.wav``, ``duplicate.wav``,
-        ``rejected.wav``, ``unknown.wav``, ``queued.wav``, ``double_read.wav`` (optional; a
-        missing file falls back to terminal bells).
+        ``rejected.wav``, ``unknown.wav``, ``queued.wav``, ``double_read.wav``, ``badge.wav``,
+        ``logout.wav``, ``action.wav`` (optional; a missing file falls back to terminal bells).
     :param active_person: the hook that names the person whose session is active at this
-        scanner (staff badges set it, later); each line then ends with that name. ``None``
-        or a hook that answers ``None``: no name is shown.
+        scanner, for lines reported without a ``person``; each line then ends with that
+        name. ``None`` or a hook that answers ``None``: no name is shown.
     """
 
     def __init__(
@@ -232,13 +264,19 @@ class Feedback:
         *,
         source: str = "",
         reply: Callable[[bool], None] | None = None,
+        person: str | None = None,
     ) -> None:
-        """Show and sound one outcome, and answer the scanner if it asked for host ACK."""
+        """Show and sound one outcome, and answer the scanner if it asked for host ACK.
+
+        :param person: the person to name at the end of the line (``""``: nobody); ``None``:
+            ask the ``active_person`` hook.
+        """
         label, colour = _LABELS.get(kind, (kind.upper(), "white"))
-        line = f"[{label}] {code}"
+        line = f"[{label}] {code}" if code else f"[{label}]"
         if detail:
             line += f"  {detail}"
-        person = self.active_person() if self.active_person is not None else None
+        if person is None and self.active_person is not None:
+            person = self.active_person()
         if person:
             line += f"  · người quét: {person}"
         if source:

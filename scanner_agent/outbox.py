@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     station TEXT,
     action TEXT,
     actor TEXT,
+    destination TEXT,
     scanned_at TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'delivered', 'rejected')),
@@ -74,6 +75,7 @@ class OutboxRow:
     station: str | None
     action: str | None
     actor: str | None
+    destination: str | None
     scanned_at: str
     status: str
     attempts: int
@@ -94,7 +96,7 @@ class OutboxRow:
             "sent_at": sent_at,
             "seq": self.seq,
         }
-        for key in ("station", "action", "actor"):
+        for key in ("station", "action", "actor", "destination"):
             value = getattr(self, key)
             if value:
                 event[key] = value
@@ -152,6 +154,9 @@ class Outbox:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+            if "destination" not in columns:  # an outbox written by an older agent
+                db.execute("ALTER TABLE outbox ADD COLUMN destination TEXT")
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('device_id', ?)",
                 (str(uuid.uuid4()),),
@@ -191,6 +196,7 @@ class Outbox:
         station: str = "",
         action: str = "",
         actor: str = "",
+        destination: str = "",
         event_id: str | None = None,
     ) -> OutboxRow:
         """Commit a new pending scan and return it (with its UUID and sequence number)."""
@@ -198,7 +204,7 @@ class Outbox:
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO outbox (event_id, code, kind, source, station, action, actor,"
-                " scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " destination, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     event_id,
                     code,
@@ -207,6 +213,7 @@ class Outbox:
                     station or None,
                     action or None,
                     actor or None,
+                    destination or None,
                     scanned_at or now_iso(),
                 ),
             )

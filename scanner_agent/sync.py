@@ -36,6 +36,10 @@ class ScanPoster(Protocol):
     def post_scans(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
+#: Answer fields shown to the operator but not stored with the outbox row.
+NOT_KEPT = frozenset({"actor_name"})
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one scan after a send attempt.
@@ -182,7 +186,9 @@ class Syncer:
             if answer is None or status not in (ACCEPTED, DUPLICATE, REJECTED):
                 missing.append(row)
                 continue
-            finished.append((row, REJECTED if status == REJECTED else DELIVERED, answer))
+            # A colleague's name is shown on the console, never kept on disk.
+            kept = {key: value for key, value in answer.items() if key not in NOT_KEPT}
+            finished.append((row, REJECTED if status == REJECTED else DELIVERED, kept))
             outcomes.append(Outcome(row, str(status), answer))
         self.outbox.finish(finished)
         report.delivered = sum(1 for _, s, _ in finished if s == DELIVERED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -476,31 +477,106 @@ class TrackerServer:
             self.process.wait(timeout=30)
             self.process = None
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of a read-only ``sql`` on the server's database."""
+        if self.database_url.startswith("sqlite:///"):
+            import sqlite3
+
+            con = sqlite3.connect(self.database_url.removeprefix("sqlite:///"))
+            try:
+                return con.execute(sql).fetchall()
+            finally:
+                con.close()
+        import psycopg
+
+        url = self.database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url) as pg:
+            return [tuple(row) for row in pg.execute(sql).fetchall()]
+
     def scan_events(self) -> list[tuple[str, int, str, str]]:
         """``(uuid, seq, code, received_at)`` of the scans the agent sent, by sequence number.
 
         The server inserts a batch's events in its own order (by corrected time), so arrival
         order is read from ``received_at``, which each request stamps.
         """
-        query = (
-            "SELECT uuid, seq, code_scanned, received_at FROM scan_event"
-            " WHERE device_id IS NOT NULL AND seq IS NOT NULL ORDER BY seq"
-        )
-        if self.database_url.startswith("sqlite:///"):
-            import sqlite3
-
-            con = sqlite3.connect(self.database_url.removeprefix("sqlite:///"))
-            try:
-                rows = con.execute(query).fetchall()
-            finally:
-                con.close()
-        else:
-            import psycopg
-
-            url = self.database_url.replace("postgresql+psycopg://", "postgresql://")
-            with psycopg.connect(url) as con:
-                rows = con.execute(query).fetchall()
+        rows = self.query("SELECT uuid, seq, code_scanned, received_at FROM scan_event"
+                          " WHERE device_id IS NOT NULL AND seq IS NOT NULL ORDER BY seq")
         return [(str(u).replace("-", ""), s, c, str(r)) for u, s, c, r in rows]
+
+    def device_events(self) -> list[tuple[str, str, str, str | None, str | None]]:
+        """``(code scanned, action, actor as sent, attributed username, destination office)``
+        of the scans the agent sent, by sequence number."""
+        return [tuple(row) for row in self.query(  # type: ignore[misc]
+            "SELECT e.code_scanned, e.action, e.actor_raw, u.username, o.code"
+            " FROM scan_event e LEFT JOIN user_account u ON u.id = e.actor_id"
+            " LEFT JOIN office o ON o.id = e.destination_office_id"
+            " WHERE e.device_id IS NOT NULL AND e.seq IS NOT NULL ORDER BY e.seq")]
+
+
+def write_config(
+    tmp: Path, url: str, server: TrackerServer, batch_size: int = 50, action: str = "",
+    extra: str = "", station: str = "",
+) -> Path:
+    """An agent config file for ``server`` reached at ``url``; ``action`` is the station's
+    ``default_action``, ``extra`` more TOML lines, ``station`` another of the device's."""
+    path = tmp / "agent.toml"
+    path.write_text(
+        f'server_url = "{url}"\ntoken = "{server.token}"\n'
+        f'station = "{station or server.station}"\n'
+        f'default_action = "{action}"\n'
+        f'outbox = "{tmp / "outbox.db"}"\nbatch_size = {batch_size}\n'
+        "double_read_seconds = 0.0\nbackoff_base = 0.2\nbackoff_cap = 1.0\nsound = false\n"
+        f'log_file = "{tmp / "agent.log"}"\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+class AgentProcess:
+    """``scanner-agent run --source stdin`` in a child process; the test types the scans."""
+
+    def __init__(self, tmp: Path, config: Path) -> None:
+        self.process = subprocess.Popen(
+            agent_command("run", "--config", str(config), "--source", "stdin"),
+            env=agent_env(tmp), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def scan(self, code: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(code + "\n")
+        self.process.stdin.flush()
+
+    def count(self, marker: str) -> int:
+        return sum(marker in line for line in self.lines)
+
+    def finish(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        code = self.process.wait(timeout=60)
+        self._reader.join(5)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        return code
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._reader.join(5)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except BrokenPipeError:
+                    pass
 
 
 class FaultProxy:

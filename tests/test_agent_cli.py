@@ -150,6 +150,9 @@ def test_test_scan_dry_run_and_refusal(tmp_path: Path) -> None:
     assert ok.exit_code == 0 and "000.00.19.H12-261122-0001: official_code" in ok.output
     bad = runner.invoke(main, ["test-scan", "261122000124"])
     assert bad.exit_code == 2 and "bad_check_digit" in bad.output
+    card = runner.invoke(main, ["test-scan", "$b-b-0001", "--server", "http://127.0.0.1:9",
+                                "--token", "t", "--outbox", str(tmp_path / "o.db")])
+    assert card.exit_code == 2 and "$B-B-0001 is a badge card" in card.output
 
 
 def test_doctor_checks_server_and_token(tmp_path: Path, server: StubServer) -> None:

@@ -26,7 +26,8 @@ from scanner_agent.feedback import Feedback
 from scanner_agent.outbox import Outbox
 from scanner_agent.sources.stdin import StdinSource
 
-SOUND_NAMES = ("accepted", "flagged", "duplicate", "rejected", "unknown", "queued", "double_read")
+SOUND_NAMES = ("accepted", "flagged", "duplicate", "rejected", "unknown", "queued", "double_read",
+               "badge", "logout", "action")
 
 
 def test_the_agent_has_a_vietnamese_reason_for_every_flag_and_refusal_the_server_sends() -> None:
@@ -178,7 +179,7 @@ def test_each_class_has_its_own_sound_file_and_bells_without_one(
 
 
 def test_the_active_person_hook_names_who_scans_and_nothing_without_it() -> None:
-    """Badges (a later change) will set the hook; until then no name is shown."""
+    """Without a person and without a hook no name is shown; a hook names who scans."""
     dossier = {"status": "accepted", "dossier": stub_dossier("261122000123")}
     console = io.StringIO()
     Feedback(console, sound=False, color=False).report(

@@ -129,11 +129,12 @@ def test_agent_writes_a_rotating_log(tmp_path: Path) -> None:
 BLOCKER = """
 import atexit, sys
 # Absent, as on an office PC with only the agent installed: the camera and device extras, the
-# server's dependencies and every module of app but the stdlib-only code rules (app.codes).
+# server's dependencies and every module of app but the stdlib-only code rules (app.codes) and
+# station session (app.station).
 ABSENT = {"cv2", "numpy", "zxingcpp", "pyzbar", "evdev", "serial", "flask", "werkzeug",
           "sqlalchemy", "flask_sqlalchemy", "flask_limiter", "alembic", "jinja2", "pydantic",
           "psycopg", "reportlab", "PIL", "holidays", "labels"}
-ALLOWED_APP = {"app", "app.codes"}
+ALLOWED_APP = {"app", "app.codes", "app.station"}
 tried = []
 
 class Absent:
@@ -156,7 +157,7 @@ main()
 @pytest.mark.parametrize("command", ["run", "test-scan"])
 def test_agent_runs_with_only_requests_and_click(tmp_path: Path, command: str) -> None:
     """Installed alone on an office PC: no OpenCV, decoders, evdev, pyserial, Flask or any server
-    code but the stdlib-only ``app.codes``."""
+    code but the stdlib-only ``app.codes`` and ``app.station``."""
     with StubServer() as server:
         [code] = tracking_numbers(1)
         args = ["--server", server.url, "--token", "good-token", "--outbox", str(tmp_path / "o.db")]
@@ -170,8 +171,8 @@ def test_agent_runs_with_only_requests_and_click(tmp_path: Path, command: str) -
         assert result.returncode == 0, result.stderr
         assert f"[OK] {code}" in result.stdout
         assert server.state.delivered_codes() == [code]
-    # Of the server's package, the agent imported the shared code rules and nothing else.
-    assert "APP-MODULES ['app', 'app.codes'] APP-TRIED []" in result.stderr
+    # Of the server's package, the agent imported the shared modules and nothing else.
+    assert "APP-MODULES ['app', 'app.codes', 'app.station'] APP-TRIED []" in result.stderr
 
 
 def test_missing_extras_are_named(tmp_path: Path) -> None:

@@ -7,20 +7,20 @@ it and the server where a test needs a 500 or a connection cut mid-batch.
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from agent_support import (
+    AgentProcess,
     FaultProxy,
     TrackerServer,
     agent_command,
     agent_env,
     wait_for,
+    write_config,
 )
 
 from scanner_agent.outbox import Outbox
@@ -28,68 +28,6 @@ from scanner_agent.outbox import Outbox
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).parents[1] / "app" / "cli.py").exists(), reason="server not present"
 )
-
-
-def write_config(
-    tmp: Path, url: str, server: TrackerServer, batch_size: int = 50, action: str = ""
-) -> Path:
-    path = tmp / "agent.toml"
-    path.write_text(
-        f'server_url = "{url}"\ntoken = "{server.token}"\nstation = "{server.station}"\n'
-        f'action = "{action}"\n'
-        f'outbox = "{tmp / "outbox.db"}"\nbatch_size = {batch_size}\n'
-        "double_read_seconds = 0.0\nbackoff_base = 0.2\nbackoff_cap = 1.0\nsound = false\n"
-        f'log_file = "{tmp / "agent.log"}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-class Agent:
-    """``scanner-agent run --source stdin`` in a child process; the test types the scans."""
-
-    def __init__(self, tmp: Path, config: Path) -> None:
-        self.process = subprocess.Popen(
-            agent_command("run", "--config", str(config), "--source", "stdin"),
-            env=agent_env(tmp), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
-        )  # fmt: skip
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def scan(self, code: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(code + "\n")
-        self.process.stdin.flush()
-
-    def count(self, marker: str) -> int:
-        return sum(marker in line for line in self.lines)
-
-    def finish(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        code = self.process.wait(timeout=60)
-        self._reader.join(5)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return code
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._reader.join(5)
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except BrokenPipeError:
-                    pass
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +78,7 @@ def test_scans_during_an_outage_are_delivered_when_the_server_returns(
     tmp_path: Path, server: TrackerServer
 ) -> None:
     config = write_config(tmp_path, server.url, server)
-    agent = Agent(tmp_path, config)
+    agent = AgentProcess(tmp_path, config)
     offline = codes_for(server, 6)
     for code in offline:
         agent.scan(code)
@@ -167,7 +105,7 @@ def test_unknown_dossier_is_refused_by_the_server_and_shown(
     tmp_path: Path, server: TrackerServer
 ) -> None:
     server.start()
-    agent = Agent(tmp_path, write_config(tmp_path, server.url, server))
+    agent = AgentProcess(tmp_path, write_config(tmp_path, server.url, server))
     agent.scan("000.00.19.H12-261122-9999")
     wait_for(lambda: agent.count("[REFUSED] 000.00.19.H12-261122-9999") == 1, timeout=30)
     assert agent.finish() == 0
@@ -183,7 +121,7 @@ def test_a_scan_the_server_flags_is_shown_as_flagged_with_the_reason_in_vietname
     """A supplement handed in when none was asked for is recorded, and flagged."""
     server.start()
     config = write_config(tmp_path, server.url, server, action="supplement_received")
-    agent = Agent(tmp_path, config)
+    agent = AgentProcess(tmp_path, config)
     dossier = server.dossiers[0]
     agent.scan(dossier["tracking_number"])
     wait_for(lambda: agent.count(f"[FLAGGED] {dossier['tracking_number']}") == 1, timeout=30)
@@ -201,7 +139,7 @@ def test_batches_answered_500_are_retried_and_recorded_once(
     ids = prefill(tmp_path / "outbox.db", server, 120)
     # Batch 0 fails before reaching the server; batch 1 is recorded, then answered 500.
     with FaultProxy(server.url, {0: "500", 1: "forward-500"}) as proxy:
-        agent = Agent(tmp_path, write_config(tmp_path, proxy.url, server, batch_size=50))
+        agent = AgentProcess(tmp_path, write_config(tmp_path, proxy.url, server, batch_size=50))
         wait_for(lambda: pending(tmp_path / "outbox.db") == 0, timeout=60)
         assert agent.finish() == 0
         assert proxy.requests >= 5
@@ -219,12 +157,12 @@ def test_agent_killed_mid_batch_delivers_everything_exactly_once(
     ids = prefill(outbox, server, 200)
     with FaultProxy(server.url, {1: "forward-hold"}) as proxy:
         config = write_config(tmp_path, proxy.url, server, batch_size=50)
-        agent = Agent(tmp_path, config)
+        agent = AgentProcess(tmp_path, config)
         proxy.held.wait(60)  # the server recorded batch 2; its answer never comes
         agent.kill()
         assert len(server.scan_events()) == 100
         assert pending(outbox) == 150
-        restarted = Agent(tmp_path, config)
+        restarted = AgentProcess(tmp_path, config)
         wait_for(lambda: pending(outbox) == 0, timeout=60)
         assert restarted.finish() == 0
     assert_exactly_once_in_order(server, ids)
@@ -239,10 +177,10 @@ def test_repeated_kill_9_at_random_instants_loses_and_doubles_nothing(
     config = write_config(tmp_path, server.url, server, batch_size=20)
     rng = random.Random(7)
     for _ in range(4):
-        agent = Agent(tmp_path, config)
+        agent = AgentProcess(tmp_path, config)
         time.sleep(rng.uniform(0.3, 1.5))
         agent.kill()
-    final = Agent(tmp_path, config)
+    final = AgentProcess(tmp_path, config)
     wait_for(lambda: pending(outbox) == 0, timeout=120)
     assert final.finish() == 0
     assert_exactly_once_in_order(server, ids)

@@ -34,10 +34,20 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
         (401, 401, 403, 200, 403, 403, 403, 200, 403, 409),
     ("GET", "/api/v1/dossiers/<reference>", ""):
         (401, 401, 200, 200, 200, 200, 200, 200, 404, 404),
+    # A label carries nothing personal: the counter's agent fetches it to print.
     ("GET", "/api/v1/dossiers/<reference>/label.pdf", ""):
-        (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
+        (401, 401, 200, 200, 200, 200, 200, 200, 404, 404),
     ("GET", "/api/v1/dossiers/<reference>/label.zpl", ""):
-        (401, 401, 403, 200, 200, 200, 200, 200, 404, 404),
+        (401, 401, 200, 200, 200, 200, 200, 200, 404, 404),
+    # Sending a label to the counter's printer: whoever may register dossiers there.
+    ("POST", "/api/v1/dossiers/<reference>/print-jobs", ""):
+        (401, 401, 403, 201, 403, 403, 403, 201, 403, 404),
+    ("GET", "/api/v1/dossiers/<reference>/print-jobs", ""):
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
+    ("GET", "/api/v1/devices/me/print-jobs", ""):
+        (401, 401, 200, 403, 403, 403, 403, 403, 403, 403),
+    ("POST", "/api/v1/devices/me/print-jobs/<int:job_id>", ""):
+        (401, 401, 200, 403, 403, 403, 403, 403, 403, 403),
     # The receipt carries the lookup secret: reprinted by reception (or admin) in scope only.
     ("GET", "/api/v1/dossiers/<reference>/receipt.pdf", ""):
         (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
@@ -68,6 +78,9 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
         (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/refused-scans", ""):
         (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
+    # Files in transit: any staff, each seeing those of its own offices (others: an empty list).
+    ("GET", "/api/v1/transits", ""):
+        (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
     # Public: a token, even a revoked one, changes nothing.
     ("GET", "/api/v1/lookup/<code>", ""):
         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -201,8 +214,28 @@ def _labels(client, world: World, caller: str) -> int | str:
                        headers=world.headers(caller)).status_code
 
 
+def _print_job(client, world: World, caller: str) -> int | str:
+    d = world.dossier(client)
+    return client.post(f"/api/v1/dossiers/{d['code']}/print-jobs",  # type: ignore[no-any-return]
+                       json={"device": world.office.device_id},
+                       headers=world.headers(caller)).status_code
+
+
+def _finish_print_job(client, world: World, caller: str) -> int | str:
+    d = world.dossier(client)
+    job = client.post(f"/api/v1/dossiers/{d['code']}/print-jobs",
+                      json={"device": world.office.device_id}, headers=world.headers("reception"))
+    assert job.status_code == 201, job.get_json()
+    return client.post(f"/api/v1/devices/me/print-jobs/{job.get_json()['id']}",  # type: ignore[no-any-return]
+                       json={"status": "printed"}, headers=world.headers(caller)).status_code
+
+
 def _request(key: tuple[str, str, str]) -> Callable[[Any, World, str], int | str]:
     method, rule, variant = key
+    if rule == "/api/v1/dossiers/<reference>/print-jobs" and method == "POST":
+        return _print_job
+    if rule == "/api/v1/devices/me/print-jobs/<int:job_id>":
+        return _finish_print_job
     if rule == "/api/v1/scans":
         return _scan(variant)
     if rule == "/api/v1/dossiers":

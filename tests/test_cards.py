@@ -23,6 +23,7 @@ from app.codes import (
     ACTION,
     BADGE,
     CARD_ACTIONS,
+    SEND,
     UnreadableScan,
     action_card_code,
     badge_card_code,
@@ -256,12 +257,34 @@ def test_tracker_badges_refuses_a_user_without_a_badge(app, office: Office,
 
 
 def test_tracker_cards_prints_every_action_card(app, tmp_path: Path) -> None:
+    """Every card but send, which needs a destination (next test)."""
     runner: Any = app.test_cli_runner()
     out = tmp_path / "cards.pdf"
     result = runner.invoke(args=["cards", "--sheet", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert codes_in(out) == ACTION_CODES
+    assert codes_in(out) == [c for c in ACTION_CODES if c != action_card_code(SEND)]
     assert "Đăng xuất" in "\n".join(page_texts(out.read_bytes()))
+
+
+def test_tracker_cards_prints_send_cards_to_offices_and_stations_that_scan_back(
+        app, office: Office, tmp_path: Path) -> None:
+    runner: Any = app.test_cli_runner()
+    out = tmp_path / "cards.pdf"
+    result = runner.invoke(args=["cards", "--send-to", "000.00.20.h12", "--send-to", "BA-DESK",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sends = ["$A-SEND-000.00.20.H12", "$A-SEND-BA-DESK"]
+    codes = codes_in(out, dpi=203)
+    assert [c for c in codes if c.startswith("$A-SEND")] == sends
+    for code in sends:
+        found = CodeRules().recognize(code)
+        assert isinstance(found, Recognized)
+        assert (found.value, found.destination) == (SEND, code.removeprefix("$A-SEND-"))
+    text = "\n".join(page_texts(out.read_bytes()))
+    assert "Đến: UBND xã Bình An" in text
+    assert "Đến: Một cửa Bình An (UBND xã Bình An)" in text
+    result = runner.invoke(args=["cards", "--send-to", "NOWHERE", "--out", str(out)])
+    assert result.exit_code == 2 and "no office or station NOWHERE" in result.output
 
 
 def test_a_scanned_card_posted_as_a_dossier_is_refused_alone(client, office: Office) -> None:

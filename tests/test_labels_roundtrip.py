@@ -8,7 +8,6 @@ on a degraded copy (blur, noise) so that a marginal symbol does not pass by luck
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -20,7 +19,7 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from pyzbar import pyzbar
-from reportlab.graphics.barcode.code128 import _patterns as reportlab_patterns
+from zpl_support import interpret_zpl
 
 from labels import (
     LAYOUTS,
@@ -29,9 +28,11 @@ from labels import (
     RollLayout,
     SheetLayout,
     render_calibration,
+    render_calibration_zpl,
     render_labels,
     render_receipt,
     render_zpl,
+    thermal_roll,
 )
 from labels.barcodes import QUIET_MODULES, code128_modules, code128_widths
 from labels.layout import MM, Layout
@@ -251,11 +252,30 @@ def test_thermal_label_through_pdftoppm_at_203_dpi(tmp_path: Path) -> None:
     assert zx_qr == {label.official_code}
 
 
-def test_calibration_roll_test_barcode_scans() -> None:
-    for key in ("thermal-50x30", "thermal-40x30"):
-        page = rasterise(render_calibration(LAYOUTS[key]), 203)[0]
-        zx_1d, zbar, _ = decode_both(with_margin(degrade(page)))
+@pytest.mark.parametrize(("width", "height", "dpi"), [(50, 30, 203), (40, 30, 203),
+                                                     (50, 30, 300)])
+def test_calibration_label_prints_the_same_in_pdf_and_zpl_and_both_symbols_scan(
+        width: float, height: float, dpi: int) -> None:
+    """Frame, rulers, the test Code 128 and the stock's QR: as a PDF rasterised at the
+    printer's resolution and as the printer's own rendering of the ZPL job."""
+    layout = thermal_roll(width, height, dpi)
+    ((zpl_page, _bars),) = interpret_zpl(render_calibration_zpl(layout).decode("utf-8"))
+    pdf_page = rasterise(render_calibration(layout), dpi)[0]
+    # 30 mm is 354.3 dots at 300 dpi: the PDF rasteriser rounds up, the printer down.
+    assert np.abs(np.subtract(zpl_page.shape, pdf_page.shape)).max() <= 1
+    expected_qr = {f"{width}X{height}MM {dpi}DPI"}
+    for page in (pdf_page, zpl_page):
+        zx_1d, zbar, zx_qr = decode_both(with_margin(degrade(page)))
         assert zx_1d == zbar == {"123456789012"}
+        assert zx_qr == expected_qr
+    # The frame sits 0.5 mm inside each edge, and every millimetre has its ruler tick.
+    inset = round(0.5 * dpi / 25.4)
+    for page in (pdf_page, zpl_page):
+        dark = page < 128
+        assert dark[inset + 1, inset:-inset].all() and dark[-inset - 2, inset:-inset].all()
+        assert dark[inset:-inset, inset + 1].all() and dark[inset:-inset, -inset - 2].all()
+        ticks_row = page[-inset - round(0.6 * dpi / 25.4)]  # 0.6 mm above the bottom frame
+        assert len(_dark_runs(ticks_row)) >= width - 2
 
 
 def test_custom_grid_with_offsets_round_trips() -> None:
@@ -305,96 +325,6 @@ def test_receipt_barcode_on_both_copies_and_secret_qr_on_the_citizens_only() -> 
 
 
 # --- ZPL, through a small interpreter of the commands the renderer emits -------------------
-
-_COUNT = {c: i + 1 for i, c in enumerate("GHIJKLMNOPQRSTUVWXY")} | {
-    c: 20 * (i + 1) for i, c in enumerate("ghijklmnopqrstuvwxyz")
-}
-
-
-def _decode_graphic(per_row: int, total: int, data: str) -> np.ndarray:
-    """Expand ^GFA ASCII-compressed hex into a 0/1 array (1 = printed)."""
-    rows: list[str] = []
-    current = ""
-    count = 0
-    for ch in data:
-        if ch in _COUNT:
-            count += _COUNT[ch]
-            continue
-        if ch == ",":
-            rows.append(current.ljust(2 * per_row, "0"))
-            current = ""
-        elif ch == ":":
-            rows.append(rows[-1])
-        else:
-            current += ch * (count or 1)
-        count = 0
-        if len(current) == 2 * per_row:
-            rows.append(current)
-            current = ""
-    assert len(rows) * per_row == total
-    bits = np.unpackbits(np.frombuffer(bytes.fromhex("".join(rows)), dtype=np.uint8))
-    return bits.reshape(len(rows), per_row * 8)
-
-
-def _bc_values(data: str) -> list[int]:
-    """Code 128 values for ZPL ^BC field data in mode N with invocation codes."""
-    data = re.sub(r"_([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), data)
-    values: list[int] = []
-    current = ""
-    i = 0
-    while i < len(data):
-        if data.startswith((">;", ">:", ">5", ">6"), i):
-            code = data[i + 1]
-            if not values:
-                values.append(105 if code == ";" else 104)
-            else:
-                values.append(99 if code == "5" else 100)
-            current = "C" if code in ";5" else "B"
-            i += 2
-        elif data.startswith("><", i):
-            values.append(ord(">") - 32)
-            i += 2
-        elif current == "C":
-            values.append(int(data[i : i + 2]))
-            i += 2
-        else:
-            values.append(ord(data[i]) - 32)
-            i += 1
-    values.append((values[0] + sum(k * v for k, v in enumerate(values[1:], start=1))) % 103)
-    return values + [106]
-
-
-def interpret_zpl(job: str) -> list[tuple[np.ndarray, list[tuple[int, int, int, int]]]]:
-    """Render each ^XA…^XZ format to an image; also return the bar boxes."""
-    formats = []
-    for block in re.findall(r"\^XA(.*?)\^XZ", job, flags=re.S):
-        width = int(re.search(r"\^PW(\d+)", block).group(1))  # type: ignore[union-attr]
-        height = int(re.search(r"\^LL(\d+)", block).group(1))  # type: ignore[union-attr]
-        canvas = np.full((height, width), 255, dtype=np.uint8)
-        bars: list[tuple[int, int, int, int]] = []
-        for x, y, body in re.findall(r"\^FO(\d+),(\d+)(.*?)\^FS", block, flags=re.S):
-            x, y = int(x), int(y)
-            if body.startswith("^GFA,"):
-                total, _, per_row, data = body[5:].split(",", 3)
-                bitmap = _decode_graphic(int(per_row), int(total), data)
-                h, w = bitmap.shape
-                region = canvas[y : y + h, x : x + w]
-                region[bitmap[: region.shape[0], : region.shape[1]] == 1] = 0
-            elif "^BC" in body:
-                module = int(re.search(r"\^BY(\d+)", body).group(1))  # type: ignore[union-attr]
-                bar_h = int(re.search(r"\^BCN,(\d+)", body).group(1))  # type: ignore[union-attr]
-                data = body.split("^FD", 1)[1]
-                table = {"A": 1, "B": 2, "C": 3, "D": 4}
-                widths = [table[c.upper()] for v in _bc_values(data) for c in reportlab_patterns[v]]
-                position = x
-                for k, w in enumerate(widths):
-                    if k % 2 == 0:
-                        canvas[y : y + bar_h, position : position + w * module] = 0
-                    position += w * module
-                bars.append((x, y, position, y + bar_h))
-        formats.append((canvas, bars))
-    return formats
-
 
 @pytest.mark.parametrize(("dpi", "with_2d"), [(203, False), (203, True), (300, False)])
 def test_zpl_labels_decode_back_to_the_same_codes(dpi: int, with_2d: bool) -> None:

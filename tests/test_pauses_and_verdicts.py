@@ -180,6 +180,8 @@ def test_the_clock_is_paused_exactly_while_the_citizen_is_awaited_before_the_res
         before = state
         state, _ = fold.apply_event(state, e, PLAN, hours)
         awaited = state.awaiting_supplement or state.awaiting_payment
+        # A send puts the file in transit until the next scan (none of these closes it).
+        assert state.in_transit_since == (e.at if e.action is ScanAction.SEND else None)
         assert (state.paused_since is not None) == (awaited and state.finished_at is None)
         if before.paused_since is not None and state.paused_since is None:
             waited += hours(before.paused_since, e.at)

@@ -15,7 +15,7 @@ PERSONAL_KEYS = {"applicant", "phone", "id_number", "address", "email", "holder"
                  "giver", "receiver", "documents", "note", "timeline"}
 PERSONAL_VALUES = (*APPLICANT.values(), "Nguyễn", "Hằng", "Cán bộ", "B-SPECIALIST")
 DEVICE_KEYS = {"code", "tracking_number", "procedure", "station", "status", "status_label",
-               "due_at", "working_hours_left", "on_time", "on_time_label"}
+               "due_at", "working_hours_left", "on_time", "on_time_label", "in_transit"}
 
 
 def keys(value: Any) -> set[str]:
@@ -75,8 +75,11 @@ def test_staff_in_scope_read_the_applicant_and_who_handed_over(client, office: O
                       headers=office.headers("specialist")).get_json()
     assert body["applicant"] == APPLICANT
     assert body["holder"] == "Cán bộ specialist"
-    assert [(r["giver"], r["receiver"]) for r in body["timeline"]] == [
-        ("", "Cán bộ reception"), ("Cán bộ reception", "Cán bộ specialist")]
+    assert [(r["giver"] and (r["giver"]["name"], r["giver"]["station"]["code"]),
+             (r["receiver"]["name"], r["receiver"]["station"]["code"]))
+            for r in body["timeline"]] == [
+        (None, ("Cán bộ reception", "DESK")),
+        (("Cán bộ reception", "DESK"), ("Cán bộ specialist", "TUPHAP"))]
     assert body["timeline"][1]["note"] == "Nguyễn Thị Hằng gọi"
     assert body["received_at"] == "2026-11-16T08:00:00+07:00"
 

@@ -215,7 +215,7 @@ def test_timeline_gives_each_step_its_budget_and_verdict(client, office: Office)
     rows = dossier(client, office, d["code"])["timeline"]
     assert [(r["step"]["name"], r["spent_hours"], r["verdict"]) for r in rows[:3]] == [
         ("Tiếp nhận", 0.5, "early"), ("Thụ lý", 5.0, "on_time"), ("Ký", 2.0, "late")]
-    assert rows[0]["giver"] == "" and rows[1]["giver"] == "Cán bộ reception"
+    assert rows[0]["giver"] is None and rows[1]["giver"]["name"] == "Cán bộ reception"
 
 
 ORDER_EVENTS = [

@@ -11,9 +11,18 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from app.auth.models import Role, User
-from app.codes import CARD_ACTIONS, DEFAULT_ACTION, LOGOUT, action_card_code, badge_card_code
+from app.codes import (
+    CARD_ACTIONS,
+    DEFAULT_ACTION,
+    LOGOUT,
+    SEND,
+    action_card_code,
+    badge_card_code,
+    send_card_code,
+)
 from app.db import db
 from app.errors import NotFound, ValidationError
+from app.offices.models import Office, Station
 from app.offices.operations import get_office
 from labels.cards import COMMAND_HINT, BadgeCard, CommandCard
 
@@ -68,8 +77,41 @@ def badge_card(user: User) -> BadgeCard:
                      role=ROLE_LABELS[user.role], office=user.office.name)
 
 
-def action_cards() -> list[CommandCard]:
-    """One card per action worth a card, then the default-action and log-out cards."""
-    return [CommandCard(code=action_card_code(action), title=title,
-                        hint=_HINTS.get(action, COMMAND_HINT))
-            for action, title in CARD_ACTIONS.items()]
+def send_destination(code: str) -> tuple[str, str]:
+    """A send card's destination: its code and its name as printed, a station (with its
+    office) or an office, the places a ``send`` scan may name (app.tracking.scope).
+
+    :raises NotFound: no station nor office has that code.
+    """
+    code = code.strip().upper()
+    station = db.session.scalar(sa.select(Station).where(Station.code == code))
+    if station is not None:
+        return code, f"{station.name} ({station.office.name})"
+    office = db.session.scalar(sa.select(Office).where(Office.code == code))
+    if office is None:
+        raise NotFound(f"no office or station {code}: a send card names where the file goes")
+    return code, office.name
+
+
+def action_cards(send_to: Sequence[str] = ()) -> list[CommandCard]:
+    """One card per action worth a card, then the default-action and log-out cards.
+
+    A send needs a destination, so there is one send card per office or station code in
+    ``send_to`` and none without.
+
+    :raises NotFound: a destination no station nor office has.
+    :raises ValidationError: a destination code a card cannot carry.
+    """
+    cards = []
+    for action, title in CARD_ACTIONS.items():
+        if action != SEND:
+            cards.append(CommandCard(code=action_card_code(action), title=title,
+                                     hint=_HINTS.get(action, COMMAND_HINT)))
+            continue
+        for code, name in map(send_destination, send_to):
+            try:
+                card_code = send_card_code(code)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
+            cards.append(CommandCard(code=card_code, title=title, hint=f"Đến: {name}"))
+    return cards

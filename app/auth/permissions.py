@@ -85,6 +85,13 @@ class ActionTable:
     def user_may(self, role: Role, action: str) -> bool:
         return action in self.roles.get(role, frozenset())
 
+    def allowed(self, role: Role | None, kind: StationKind) -> frozenset[str]:
+        """What a caller may scan at a station of ``kind``: a user by ``role``, a device
+        (``role`` ``None``) by the station's kind."""
+        if role is not None:
+            return self.roles.get(role, frozenset())
+        return self.stations.get(kind, frozenset())
+
 
 def _actions(where: str, values: Any) -> frozenset[str]:
     if not isinstance(values, list | tuple | set | frozenset) or not all(

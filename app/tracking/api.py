@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES
+from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES, action_table
 from app.auth.tokens import current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
 from app.db import commit_with_retry, db
@@ -114,7 +114,8 @@ def create_dossier(body: schemas.IntakeIn) -> ResponseReturnValue:
             self=self_link, receipt=url_for("api.dossier_receipt", reference=dossier.code),
             label=url_for("api.dossier_label_pdf", reference=dossier.code),
             label_zpl=url_for("api.dossier_label_zpl", reference=dossier.code),
-            control_sheet=url_for("api.dossier_control_sheet", reference=dossier.code)))
+            control_sheet=url_for("api.dossier_control_sheet", reference=dossier.code),
+            print_jobs=url_for("print_jobs.create_print_job", reference=dossier.code)))
     response = jsonify(payload.model_dump(mode="json", exclude_none=True))
     response.status_code = 201 if created else 200
     response.headers["Location"] = self_link
@@ -140,9 +141,13 @@ _PDF = Binary("application/pdf")
 
 
 @bp.get("/dossiers/<reference>/label.pdf")
-@spec(query=schemas.LabelQuery, responses={200: _PDF}, security=staff())
+@spec(query=schemas.LabelQuery, responses={200: _PDF}, security=staff(devices=True))
 def dossier_label_pdf(reference: str, query: schemas.LabelQuery) -> ResponseReturnValue:
-    """The dossier's barcode label on the office's layout (or ``?layout=``)."""
+    """The dossier's barcode label on the office's layout (or ``?layout=``).
+
+    Scanner devices may fetch it to print at the counter: a label carries the codes, the
+    procedure, the dates and the office, nothing personal.
+    """
     dossier = ops.resolve_dossier(reference, current_principal())
     return _send(printing.print_labels(
         [dossier], layout=query.layout, printer="pdf", copies=query.copies,
@@ -151,7 +156,7 @@ def dossier_label_pdf(reference: str, query: schemas.LabelQuery) -> ResponseRetu
 
 @bp.get("/dossiers/<reference>/label.zpl")
 @spec(query=schemas.ZplLabelQuery, responses={200: Binary("application/vnd.zebra.zpl")},
-      security=staff())
+      security=staff(devices=True))
 def dossier_label_zpl(reference: str, query: schemas.ZplLabelQuery) -> ResponseReturnValue:
     """The dossier's label as ZPL II for a Zebra-compatible thermal printer."""
     dossier = ops.resolve_dossier(reference, current_principal())
@@ -327,9 +332,13 @@ def bulk_labels(body: schemas.BulkLabelsIn) -> ResponseReturnValue:
 @bp.get("/stations")
 @spec(responses={200: schemas.StationsOut}, security=staff(devices=True))
 def list_stations() -> ResponseReturnValue:
-    """The stations the caller may scan at."""
-    stations = current_principal().scan_stations()
-    return jsonify({"stations": [read_models.StationView.of(s).to_json() for s in stations]})
+    """The stations the caller may scan at, with the actions it may scan at each."""
+    principal = current_principal()
+    table = action_table()
+    role = principal.user.role if principal.user else None
+    return jsonify({"stations": [
+        read_models.ScanStationView.scanning(s, table.allowed(role, s.kind)).to_json()
+        for s in principal.scan_stations()]})
 
 
 @bp.get("/procedures")

@@ -134,6 +134,10 @@ class Dossier(Base):
     returned_at: Mapped[dt.datetime | None]
     # The office a ``send`` handed the file to and that has not handed it back (derived).
     sent_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    # In transit since a ``send`` until the next scan, and its destination (derived).
+    in_transit_since: Mapped[dt.datetime | None] = mapped_column(index=True)
+    transit_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    transit_to_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -147,6 +151,9 @@ class Dossier(Base):
     current_station: Mapped[Station | None] = relationship(foreign_keys=[current_station_id])
     current_holder: Mapped[User | None] = relationship(foreign_keys=[current_holder_id])
     received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    transit_to_office: Mapped[Office | None] = relationship(foreign_keys=[transit_to_office_id])
+    transit_to_station: Mapped[Station | None] = relationship(
+        foreign_keys=[transit_to_station_id])
     events: WriteOnlyMapped[ScanEvent] = relationship(
         back_populates="dossier", order_by="ScanEvent.corrected_at")
 

@@ -292,7 +292,9 @@ def _read_state(d: Dossier) -> fold.DossierState:
         paused_hours=d.paused_hours, supplement_count=d.supplement_count,
         awaiting_supplement=d.awaiting_supplement, awaiting_payment=d.awaiting_payment,
         finished_at=d.finished_at, returned_at=d.returned_at, last_event_at=d.last_event_at,
-        last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id)
+        last_event_uuid=d.last_event_uuid, sent_to_office_id=d.sent_to_office_id,
+        in_transit_since=d.in_transit_since, transit_to_office_id=d.transit_to_office_id,
+        transit_to_station_id=d.transit_to_station_id)
 
 
 def initial_state() -> fold.DossierState:
@@ -321,6 +323,9 @@ def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None
     d.last_event_at = s.last_event_at
     d.last_event_uuid = s.last_event_uuid
     d.sent_to_office_id = s.sent_to_office_id
+    d.in_transit_since = s.in_transit_since
+    d.transit_to_office_id = s.transit_to_office_id
+    d.transit_to_station_id = s.transit_to_station_id
     if s.paused_hours != d.paused_hours:
         d.paused_hours = s.paused_hours
         # The wait moves the appointment in force by the same working time (an apology's new
@@ -365,7 +370,8 @@ def working_hours_fn(calendar: CalendarFn) -> fold.WorkingHours:
 def event_facts(e: ScanEvent) -> fold.EventFacts:
     """What the fold needs of a recorded event (its station loaded)."""
     return fold.EventFacts(uuid=e.uuid, at=e.corrected_at, action=e.action, station=e.station,
-                           actor_id=e.actor_id, destination_office_id=e.destination_office_id)
+                           actor_id=e.actor_id, destination_office_id=e.destination_office_id,
+                           destination_station_id=e.destination_station_id)
 
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
@@ -484,6 +490,17 @@ class ScanResult:
     dossier: Dossier | None = None
     flag: str | None = None
     event: ScanEvent | None = None
+    # The person the event names (a badge or username), when it names one of the caller's
+    # offices' active staff; else why it was recorded without a person (ACTOR_FLAGS).
+    actor: User | None = None
+    actor_flag: str | None = None
+
+
+UNKNOWN_ACTOR = "unknown_actor"
+"""The event names a badge or username of no active user: kept, without a person."""
+FOREIGN_ACTOR = "foreign_actor"
+"""The event names staff of an office other than the caller's: kept, without a person."""
+ACTOR_FLAGS = (UNKNOWN_ACTOR, FOREIGN_ACTOR)
 
 
 @dataclass(frozen=True)
@@ -641,7 +658,7 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
                     str(p.id), "rejected", "station_not_allowed",
                     f"station {p.station_code} is not one this device may scan at")
                 continue
-        actor = actors.get(p.actor.upper()) if p.actor else principal.user
+        actor, actor_flag = _attribute(principal, p.actor, actors)
         event = ScanEvent(
             uuid=p.id, dossier_id=dossier.id, station_id=station.id, station=station,
             action=p.action or ScanAction.TRANSFER_IN, actor_id=actor.id if actor else None,
@@ -657,7 +674,8 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
             continue
         seen.add(p.id)
         fresh.setdefault(dossier, []).append(event)
-        results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event)
+        results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event,
+                                    actor=actor if p.actor else None, actor_flag=actor_flag)
     if fresh:
         _record_events(fresh)
     gate.record_refused()
@@ -684,6 +702,26 @@ def _known_events(ids: Sequence[UUID]) -> dict[UUID, int]:
     rows = db.session.execute(sa.select(ScanEvent.uuid, ScanEvent.dossier_id)
                               .where(ScanEvent.uuid.in_(set(ids))))
     return {row.uuid: row.dossier_id for row in rows}
+
+
+def _attribute(principal: Principal, name: str,
+               actors: Mapping[str, User]) -> tuple[User | None, str | None]:
+    """Who an event is attributed to, and why nobody when it names someone.
+
+    An event that names nobody is the caller's own (a staff page; a device has no user). One
+    that names a badge or username is attributed only to an active user of the caller's
+    offices: a scan is never credited to a stranger nor lost for it. The event is kept with
+    the name as sent (``actor_raw``) and a flag, :data:`UNKNOWN_ACTOR` or
+    :data:`FOREIGN_ACTOR`, in its result.
+    """
+    if not name:
+        return principal.user, None
+    user = actors.get(name.upper())
+    if user is None or not user.active:
+        return None, UNKNOWN_ACTOR
+    if user.office_id not in principal.office_ids:
+        return None, FOREIGN_ACTOR
+    return user, None
 
 
 def _load_actors(names: set[str]) -> dict[str, User]:

@@ -169,25 +169,35 @@ _ROW_LABELS = {ScanAction.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung",
                ScanAction.STOPPED: "Dừng xử lý"}
 
 
-def control_rows(steps: Sequence[queries.TimelineStep], applicant: str) -> list[labels.HandoffRow]:
+def control_rows(steps: Sequence[queries.TimelineStep], applicant: str,
+                 destination: str = "") -> list[labels.HandoffRow]:
     """The control sheet's rows from the timeline: one per handoff between stations, and one
-    per exchange with the citizen.
+    per exchange with the citizen; giver and receiver as :func:`queries.handoff_parties`
+    names them, each with the station.
 
     A supplement request hands the request to the citizen ("Yêu cầu bổ sung"), its receipt
     takes the papers back ("Nhận bổ sung"), and the return hands the result to the citizen
     ("Công dân nhận kết quả"); when such a scan is made at another station than the one
-    before, the handoff between the two stations comes first. Each handoff carries the
-    verdict on the giver's step.
+    before, the handoff between the two stations comes first. A ``send`` is handed over when
+    it is scanned and received at the next scan: one row with both times ("Giao" / "Nhận");
+    a send scanned where the file already was is no handoff of its own. A file still in
+    transit ends the table with its send: "Nhận: <destination>", to sign on arrival. Each
+    handoff carries the verdict on the giver's step.
     """
     citizen = f"Công dân: {applicant}"
     rows: list[labels.HandoffRow] = []
+    carried: str | None = None  # the giver's verdict, past a send scanned where it was
     for before, after in zip(steps, steps[1:], strict=False):
         action = after.event.action
-        here = _who(after.event.station.name, queries.person(after.event))
-        there = _who(before.event.station.name, queries.person(before.event))
+        here = _who(after.receiver)
+        there = _who(after.giver) if after.giver else citizen
         note = _FLAG_VI.get(after.event.flag or "", after.event.note)
-        verdict = _VERDICTS.get(before.verdict)
+        verdict = _VERDICTS.get(before.verdict or carried)
+        carried = None
         moved = before.event.station_id != after.event.station_id
+        if action is ScanAction.SEND and not moved:
+            carried = before.verdict
+            continue
         if action is ScanAction.SUPPLEMENT_RECEIVED:
             rows.append(labels.HandoffRow(giver=citizen, receiver=here,
                                           handed_at=after.arrived_at, note=note,
@@ -195,8 +205,11 @@ def control_rows(steps: Sequence[queries.TimelineStep], applicant: str) -> list[
             continue
         to_citizen = action in (ScanAction.REQUEST_SUPPLEMENT, ScanAction.RETURNED)
         if moved or not to_citizen:
+            sent = before.interval == queries.TRANSIT
             rows.append(labels.HandoffRow(
-                giver=there, receiver=here, handed_at=after.arrived_at, verdict=verdict,
+                giver=there, receiver=here,
+                handed_at=before.arrived_at if sent else after.arrived_at,
+                received_at=after.arrived_at if sent else None, verdict=verdict,
                 note="" if to_citizen else note,
                 label="" if to_citizen else _ROW_LABELS.get(action, "")))
             verdict = None
@@ -206,6 +219,11 @@ def control_rows(steps: Sequence[queries.TimelineStep], applicant: str) -> list[
             rows.append(labels.HandoffRow(giver=here, receiver=receiver,
                                           handed_at=after.arrived_at, verdict=verdict,
                                           note=note, label=_ROW_LABELS[action]))
+    if len(steps) > 1 and steps[-1].interval == queries.TRANSIT and destination:
+        last = steps[-1]
+        rows.append(labels.HandoffRow(giver=_who(last.receiver), receiver=destination,
+                                      handed_at=last.arrived_at,
+                                      verdict=_VERDICTS.get(carried), note=last.event.note))
     return rows
 
 
@@ -225,7 +243,8 @@ def print_control_sheet(dossier: Dossier) -> Printed:
     office = dossier.receiving_office
     judged = queries.standing(dossier)
     steps = queries.timeline(dossier, judged.calendar, judged.now)
-    rows = control_rows(steps, dossier.applicant_name)
+    to = dossier.transit_to_station or dossier.transit_to_office
+    rows = control_rows(steps, dossier.applicant_name, to.name if to is not None else "")
     agencies = sorted({s.event.station.name for s in steps
                        if s.event.station.kind is StationKind.AGENCY})
     verdict = judged.verdict if judged.verdict in labels.data.OVERALL_VERDICT_TEXT else None
@@ -282,8 +301,9 @@ def print_notice(notice: DossierNotice) -> Printed:
     return Printed(body, "application/pdf", f"{dossier.code}-{_NOTICE_FILES[notice.kind]}.pdf")
 
 
-def _who(station: str, person: str) -> str:
-    return f"{station} – {person}" if person else station
+def _who(party: queries.Party) -> str:
+    """"<station> – <name>", or the station alone when nobody is known."""
+    return f"{party.station.name} – {party.name}" if party.name else party.station.name
 
 
 def barcode_svg(dossier: Dossier) -> Printed:

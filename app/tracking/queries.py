@@ -1,15 +1,17 @@
-"""Read-side views of a dossier: its handoff timeline and on-time verdicts."""
+"""Read-side views of a dossier: its handoff timeline, who gave and who received, files in
+transit and on-time verdicts."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.db import db, utcnow
-from app.offices.models import Station
+from app.offices.models import Office, Station
 from app.offices.operations import calendar_of
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking import operations as ops
@@ -26,15 +28,25 @@ VERDICT_LABELS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá 
 
 # What the time between one handoff and the next was: processing charged to a plan step, a
 # wait for the citizen (no budget: the clock is paused), the result awaiting pickup (processing
-# has ended), or nothing (the file was closed).
-PROCESSING, SUPPLEMENT, PAYMENT, PICKUP, CLOSED = (
-    "processing", "supplement", "payment", "pickup", "closed")
+# has ended), the file on its way after a ``send`` (between hands: charged to no step), or
+# nothing (the file was closed).
+PROCESSING, SUPPLEMENT, PAYMENT, PICKUP, TRANSIT, CLOSED = (
+    "processing", "supplement", "payment", "pickup", "transit", "closed")
 INTERVAL_LABELS = {PROCESSING: "Đang xử lý", SUPPLEMENT: "Chờ bổ sung hồ sơ",
                    PAYMENT: "Chờ thực hiện nghĩa vụ tài chính", PICKUP: "Chờ trả kết quả",
-                   CLOSED: "Kết thúc"}
+                   TRANSIT: "Đang chuyển", CLOSED: "Kết thúc"}
 _WAITS = {DossierStatus.SUPPLEMENT_REQUESTED: SUPPLEMENT,
           DossierStatus.FINANCIAL_OBLIGATION: PAYMENT, DossierStatus.PROCESSED: PICKUP}
 _RESUMES = (ScanAction.SUPPLEMENT_RECEIVED, ScanAction.PAYMENT_RECEIVED)
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a handoff: the station, and the person's name ("" when nobody is known:
+    a scanner without a badge session)."""
+
+    station: Station
+    name: str
 
 
 @dataclass(frozen=True)
@@ -48,8 +60,8 @@ class TimelineStep:
     """
 
     event: ScanEvent
-    giver_station: Station | None
-    giver: str
+    giver: Party | None  # None for the intake: the citizen handed the file in
+    receiver: Party
     plan_step: PlanStep | None
     arrived_at: dt.datetime
     left_at: dt.datetime | None
@@ -112,7 +124,8 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
         left_at = nxt.corrected_at if nxt is not None else None
         end = left_at or (event.corrected_at if ends_file else now)
         spent = calendar.working_time_between(event.corrected_at, end)
-        interval = CLOSED if ends_file else _WAITS.get(state.status, PROCESSING)
+        interval = (CLOSED if ends_file else TRANSIT if state.in_transit_since is not None
+                    else _WAITS.get(state.status, PROCESSING))
         verdict = None
         charged = dt.timedelta(0)
         if interval == PROCESSING:
@@ -124,10 +137,9 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
                 charged_so_far[plan_step.position] = total
                 verdict = step_verdict(total, float(plan_step.budget_hours),
                                        left_at is not None)
-        prev = steps[-1].event if steps else None
+        giver, receiver = handoff_parties(dossier, steps[-1].event if steps else None, event)
         steps.append(TimelineStep(
-            event=event, giver_station=prev.station if prev else None,
-            giver=person(prev) if prev else "", plan_step=plan_step,
+            event=event, giver=giver, receiver=receiver, plan_step=plan_step,
             arrived_at=event.corrected_at, left_at=left_at, spent=spent, verdict=verdict,
             interval=interval, charged=charged))
     return steps
@@ -138,6 +150,26 @@ def person(event: ScanEvent) -> str:
     if event.actor is not None:
         return event.actor.full_name
     return event.actor_raw
+
+
+def handoff_parties(dossier: Dossier, previous: ScanEvent | None,
+                    event: ScanEvent) -> tuple[Party | None, Party]:
+    """The giver and the receiver of the handoff that ``event`` records (Mẫu 05's "Bên
+    giao" and "Bên nhận").
+
+    The receiver is whoever made the arriving scan. The giver is the holder of the previous
+    stay: the one who made the scan before (``previous``, in corrected-time order); when that
+    scan names nobody and was the intake, the staff member who received the dossier at the
+    desk (``Dossier.received_by``). The intake itself has no giver among the staff (the
+    citizen handed the file in): ``None``.
+    """
+    receiver = Party(event.station, person(event))
+    if previous is None:
+        return None, receiver
+    name = person(previous)
+    if not name and previous.action is ScanAction.RECEIVE and dossier.received_by is not None:
+        name = dossier.received_by.full_name
+    return Party(previous.station, name), receiver
 
 
 def dossier_verdict(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime,
@@ -215,3 +247,82 @@ def working_hours_left(dossier: Dossier, calendar: WorkCalendar, now: dt.datetim
         return None
     start = dossier.paused_since or now
     return round(calendar.working_time_between(start, dossier.due_at).total_seconds() / 3600, 2)
+
+
+# --- files in transit ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TransitAge:
+    """How long a file has been in transit: calendar hours, and working hours on the sending
+    office's calendar (what the alert threshold ``TRANSIT_ALERT_HOURS`` is measured in, so a
+    file sent on Friday evening is not overdue on Monday morning)."""
+
+    hours: float
+    working_hours: float
+    overdue: bool
+
+
+def transit_age(since: dt.datetime, office_id: int, now: dt.datetime) -> TransitAge:
+    worked = calendar_of(office_id).working_time_between(since, now)
+    return TransitAge(hours=round(max((now - since).total_seconds(), 0) / 3600, 2),
+                      working_hours=round(worked.total_seconds() / 3600, 2),
+                      overdue=worked >= alert_after())
+
+
+def alert_after() -> dt.timedelta:
+    """``TRANSIT_ALERT_HOURS``, the working time after which a file in transit is overdue."""
+    return dt.timedelta(hours=float(current_app.config["TRANSIT_ALERT_HOURS"]))
+
+
+@dataclass(frozen=True)
+class TransitRow:
+    """A file in transit: which dossier, from where and whom, to where, since when."""
+
+    dossier: Dossier
+    send: ScanEvent  # the send: its station, office and sender
+    to_office: Office | None
+    to_station: Station | None
+    since: dt.datetime
+    age: TransitAge
+
+    @property
+    def sender(self) -> str:
+        return person(self.send)
+
+
+def in_transit(offices: Collection[int] | None, now: dt.datetime,
+               older_than: dt.timedelta | None = None) -> list[TransitRow]:
+    """Files in transit at ``now``, oldest first, that concern ``offices`` (all when ``None``):
+    the sender's office, the destination office and the dossier's owners each see them.
+
+    :param older_than: only those in transit at least this much working time (on the
+        sending office's calendar), e.g. :func:`alert_after` for the overdue ones.
+    """
+    send_station = sa.orm.aliased(Station)
+    stmt = (sa.select(Dossier, ScanEvent)
+            .join(ScanEvent, ScanEvent.uuid == Dossier.last_event_uuid)
+            .join(send_station, send_station.id == ScanEvent.station_id)
+            .where(Dossier.in_transit_since.is_not(None), Dossier.in_transit_since <= now)
+            .options(sa.orm.contains_eager(ScanEvent.station.of_type(send_station)),
+                     sa.orm.joinedload(ScanEvent.actor),
+                     sa.orm.joinedload(Dossier.transit_to_office),
+                     sa.orm.joinedload(Dossier.transit_to_station))
+            .order_by(Dossier.in_transit_since, Dossier.id))
+    if offices is not None:
+        stmt = stmt.where(sa.or_(send_station.office_id.in_(offices),
+                                 Dossier.transit_to_office_id.in_(offices),
+                                 Dossier.receiving_office_id.in_(offices),
+                                 Dossier.competent_office_id.in_(offices)))
+    if older_than is not None:
+        # Working time never exceeds calendar time: a cheap bound before the exact check.
+        stmt = stmt.where(Dossier.in_transit_since <= now - older_than)
+    rows = []
+    for dossier, send in db.session.execute(stmt).all():
+        since = dossier.in_transit_since
+        assert since is not None
+        age = transit_age(since, send.station.office_id, now)
+        if older_than is not None and age.working_hours * 3600 < older_than.total_seconds():
+            continue
+        rows.append(TransitRow(dossier=dossier, send=send, to_office=dossier.transit_to_office,
+                               to_station=dossier.transit_to_station, since=since, age=age))
+    return rows

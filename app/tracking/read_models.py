@@ -3,8 +3,10 @@
 - :class:`PublicDossier`: anyone holding the code (the lookup API and page). Status, dates,
   verdict and a masked name; with the receipt secret also the step timeline, without staff
   names or any other personal data.
-- :class:`DeviceDossier`: a scanner device, for its scan feedback. Where the file is and how
-  much time is left, nothing personal.
+- :class:`DeviceDossier`: a scanner device, for its scan feedback. Where the file is, whether
+  it is in transit and how much time is left, nothing personal: not even the names of its own
+  office's staff (a device token sits on a counter PC; the sender of a transit is a name, so
+  the device sees only where the file went and since when).
 - :class:`StaffDossier`: staff whose scope covers the dossier. Everything, including the
   applicant and the control-sheet timeline with who gave and who received.
 
@@ -33,12 +35,12 @@ from pydantic import (
 )
 
 from app.auth.tokens import Principal
-from app.offices.models import Station
+from app.offices.models import Office, Station
 from app.procedures.operations import plan_of, procedure_name
 from app.tracking import operations as ops
 from app.tracking import queries
 from app.tracking.models import Dossier, DossierStatus
-from app.tracking.queries import Standing, TimelineStep
+from app.tracking.queries import Party, Standing, TimelineStep
 
 OfficeTime = Annotated[
     dt.datetime,
@@ -46,7 +48,7 @@ OfficeTime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 Verdict = Literal["early", "on_time", "late", "within", "approaching"]
-Interval = Literal["processing", "supplement", "payment", "pickup", "closed"]
+Interval = Literal["processing", "supplement", "payment", "pickup", "transit", "closed"]
 
 
 class ReadModel(BaseModel):
@@ -75,8 +77,60 @@ class StationView(ReadModel):
                    office=station.office.code)
 
 
+class ScanStationView(StationView):
+    """A station the caller may scan at, with the actions it may scan there."""
+
+    actions: list[str] = Field(description="Scan actions this caller may post here (sorted)")
+
+    @classmethod
+    def scanning(cls, station: Station, actions: frozenset[str]) -> ScanStationView:
+        return cls(**StationView.of(station).model_dump(), actions=sorted(actions))
+
+
 def _station(station: Station | None) -> StationView | None:
     return StationView.of(station) if station is not None else None
+
+
+class OfficeRef(ReadModel):
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, office: Office) -> OfficeRef:
+        return cls(code=office.code, name=office.name)
+
+
+class PartyView(ReadModel):
+    """One side of a handoff: the person (null when nobody is known) at a station."""
+
+    name: str | None
+    station: StationView
+
+    @classmethod
+    def of(cls, party: Party) -> PartyView:
+        return cls(name=party.name or None, station=StationView.of(party.station))
+
+
+class Transit(ReadModel):
+    """The file is on its way: sent, not yet scanned again (no names)."""
+
+    since: OfficeTime
+    to_office: OfficeRef | None
+    to_station: StationView | None
+    age_hours: float = Field(description="Calendar hours since the send")
+    age_working_hours: float = Field(description=(
+        "Working hours since the send, on the sending office's calendar"))
+    overdue: bool = Field(description="At least TRANSIT_ALERT_HOURS working hours")
+
+
+def _transit(d: Dossier, now: Standing) -> Transit | None:
+    if d.in_transit_since is None or d.current_station is None:
+        return None
+    age = queries.transit_age(d.in_transit_since, d.current_station.office_id, now.now)
+    return Transit(since=d.in_transit_since.astimezone(now.calendar.tz),
+                   to_office=OfficeRef.of(d.transit_to_office) if d.transit_to_office else None,
+                   to_station=_station(d.transit_to_station), age_hours=age.hours,
+                   age_working_hours=age.working_hours, overdue=age.overdue)
 
 
 class ProcedureRef(ReadModel):
@@ -121,8 +175,9 @@ class PublicStep(ReadModel):
 class StaffStep(PublicStep):
     """One handoff as the control sheet records it, with the people and both clocks."""
 
-    giver: str
-    receiver: str
+    giver: PartyView | None = Field(description=(
+        "Bên giao: the holder of the previous stay (null for the intake)"))
+    receiver: PartyView = Field(description="Bên nhận: who made this scan")
     scanned_at: OfficeTime
     received_at: OfficeTime
     device: int | None
@@ -201,6 +256,7 @@ class DeviceDossier(ReadModel):
     working_hours_left: float | None
     on_time: Verdict
     on_time_label: str
+    in_transit: Transit | None = Field(description="Sent and not scanned again since")
 
 
 class StaffDossier(_Status):
@@ -229,6 +285,8 @@ class StaffDossier(_Status):
         "Decision 766/QĐ-TTg indicator 2.1 now: end of processing ≤ due date, waits "
         "subtracted, more than one supplement request late"))
     working_hours_left: float | None
+    in_transit: Transit | None = Field(description=(
+        "Sent and not scanned again since; the sender is the holder"))
     upstream: bool
     timeline: list[StaffStep]
 
@@ -286,7 +344,8 @@ def _step(number: int, s: TimelineStep, now: Standing) -> dict[str, Any]:
     return {
         "number": number, "action": s.event.action.value,
         "at": s.arrived_at.astimezone(now.calendar.tz),
-        "from_station": _station(s.giver_station), "station": StationView.of(s.event.station),
+        "from_station": _station(s.giver.station if s.giver else None),
+        "station": StationView.of(s.event.station),
         "step": (PlanStepView(position=plan.position, name=plan.name,
                               budget_hours=float(plan.budget_hours)) if plan else None),
         "left_at": _local(s.left_at, now),
@@ -346,14 +405,16 @@ def device_view(d: Dossier, now: Standing | None = None) -> DeviceDossier:
         station=_station(d.current_station), status=d.status.name.lower(),
         status_label=d.status.label, due_at=d.due_at.astimezone(now.calendar.tz),
         working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
-        on_time=cast(Verdict, now.verdict), on_time_label=queries.VERDICT_LABELS[now.verdict])
+        on_time=cast(Verdict, now.verdict), on_time_label=queries.VERDICT_LABELS[now.verdict],
+        in_transit=_transit(d, now))
 
 
 def staff_view(d: Dossier, now: Standing) -> StaffDossier:
     """The staff model: everything, with the control-sheet timeline."""
     version = d.procedure_version
-    steps = [StaffStep(**_step(number, s, now), giver=s.giver,
-                       receiver=queries.person(s.event),
+    steps = [StaffStep(**_step(number, s, now),
+                       giver=PartyView.of(s.giver) if s.giver else None,
+                       receiver=PartyView.of(s.receiver),
                        scanned_at=s.event.scanned_at.astimezone(now.calendar.tz),
                        received_at=s.event.received_at.astimezone(now.calendar.tz),
                        device=s.event.device_id, event_id=str(s.event.uuid), note=s.event.note)
@@ -377,7 +438,7 @@ def staff_view(d: Dossier, now: Standing) -> StaffDossier:
         supplement_count=d.supplement_count,
         verdict_766=cast(Any, queries.verdict_766(d, now.calendar, now.now)),
         working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
-        upstream=d.upstream, timeline=steps)
+        in_transit=_transit(d, now), upstream=d.upstream, timeline=steps)
 
 
 # --- the privacy rule -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from app.tracking import operations as ops
 from app.tracking.codes import BadReference, parse_reference
 from app.tracking.models import ScanAction
-from app.tracking.read_models import DeviceDossier, StationView, device_view
+from app.tracking.read_models import DeviceDossier, ScanStationView, device_view
 
 # --- shared field types -----------------------------------------------------------------------
 
@@ -155,6 +155,8 @@ RejectionReason = Literal["malformed", "bad_time", "bad_check_digit", "unrecogni
 """Why an event may be rejected (``out_of_scope``, ``action_not_allowed``: scope rules).
 A new reason must be added here: the response model refuses any other."""
 REJECTION_REASONS: tuple[str, ...] = RejectionReason.__args__  # type: ignore[attr-defined]
+ActorFlag = Literal["unknown_actor", "foreign_actor"]
+"""Why an accepted event was recorded without the person it names (``ops.ACTOR_FLAGS``)."""
 
 
 class ScanEventIn(_In):
@@ -228,6 +230,12 @@ class ScanResultOut(BaseModel):
     reason: RejectionReason | None = Field(None, description="Why it was rejected")
     message: str
     flag: str | None = Field(None, description="after_close, off_plan, before_receipt, ...")
+    actor_flag: ActorFlag | None = Field(None, description=(
+        "The event named a badge or username of nobody active (unknown_actor) or of another "
+        "office's staff (foreign_actor): recorded all the same, without a person"))
+    actor_name: str | None = Field(None, description=(
+        "The full name of the staff member the event named, who belongs to the caller's "
+        "office: the name printed on their badge card, never a citizen's data"))
     dossier: DeviceDossier | None = Field(None, description="What the scanner may show of the "
                                                             "dossier: nothing personal")
 
@@ -238,7 +246,10 @@ class ScanResultOut(BaseModel):
             summary = device_view(result.dossier)
         return cls(id=result.id, status=result.status,  # type: ignore[arg-type]
                    reason=result.reason,  # type: ignore[arg-type]
-                   message=result.message, flag=result.flag, dossier=summary)
+                   message=result.message, flag=result.flag,
+                   actor_flag=result.actor_flag,  # type: ignore[arg-type]
+                   actor_name=result.actor.full_name if result.actor else None,
+                   dossier=summary)
 
     def as_json(self) -> dict[str, Any]:
         # Absent rather than null, as before: id and message always, the rest when set (the
@@ -322,6 +333,7 @@ class IntakeLinksOut(BaseModel):
     label: str
     label_zpl: str
     control_sheet: str
+    print_jobs: str = Field(description="POST here to print the label at a station's agent")
 
 
 class IntakeOut(BaseModel):
@@ -488,7 +500,7 @@ class ErrorOut(BaseModel):
 
 
 class StationsOut(BaseModel):
-    stations: list[StationView]
+    stations: list[ScanStationView]
 
 
 class ProcedureStepOut(BaseModel):

@@ -48,6 +48,11 @@ class DossierState:
     last_event_uuid: UUID | None = None
     # The office a ``send`` handed the file to, until it hands it back (see apply_event).
     sent_to_office_id: int | None = None
+    # In transit: since the ``send`` that put the file between hands, and where it goes
+    # (an office, and the station when the send named one), until the next scan anywhere.
+    in_transit_since: dt.datetime | None = None
+    transit_to_office_id: int | None = None
+    transit_to_station_id: int | None = None
 
     @property
     def order_key(self) -> tuple[dt.datetime, UUID] | None:
@@ -66,6 +71,7 @@ class EventFacts:
     station: Station
     actor_id: int | None
     destination_office_id: int | None = None  # for SEND
+    destination_station_id: int | None = None  # for SEND, when it named a station
 
     @property
     def order_key(self) -> tuple[dt.datetime, UUID]:
@@ -103,6 +109,13 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
     it on; the first scan at any other office's station (the owners scanning it again, which
     a send back to them leads to) ends the handoff. Scans at the holder's stations are not
     flagged off-plan: the file was sent there.
+
+    In transit: every ``send`` (to another office, or to a station of its own) puts the file
+    between hands (``in_transit_since``, ``transit_to_*``) until the next scan, which is the
+    receiving scan when it is made at the destination (any station of the destination office,
+    or the destination station). A scan anywhere else ends the transit too: someone holds the
+    file, so it was not sent after all or came back; the timeline shows where it turned up.
+    A scan after the file was closed, or before its receipt, changes no transit.
     """
     if state.status.closed:
         return dataclasses.replace(state, last_event_at=event.at,
@@ -114,6 +127,10 @@ def apply_event(state: DossierState, event: EventFacts, plan: Sequence[PlanStep]
     changes: dict[str, object] = {"station_id": event.station.id, "holder_id": event.actor_id,
                                   "last_event_at": event.at, "last_event_uuid": event.uuid}
     office_id = event.station.office_id
+    sent = event.action is ScanAction.SEND
+    changes["in_transit_since"] = event.at if sent else None
+    changes["transit_to_office_id"] = event.destination_office_id if sent else None
+    changes["transit_to_station_id"] = event.destination_station_id if sent else None
     if (event.action is ScanAction.SEND and event.destination_office_id is not None
             and event.destination_office_id != office_id):
         changes["sent_to_office_id"] = event.destination_office_id

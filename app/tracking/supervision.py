@@ -1,6 +1,8 @@
-"""Refused scan attempts for the owners' supervisors: ``GET /api/v1/refused-scans``, the page
-``/refused-scans`` and ``tracker scans refused`` (thin: the rule and the query live in
-app.tracking.scope)."""
+"""What supervisors watch of the scans: refused attempts (``GET /api/v1/refused-scans``,
+the page ``/refused-scans``, ``tracker scans refused``; the rule and the query live in
+app.tracking.scope) and files in transit (``GET /api/v1/transits``, ``tracker scans
+in-transit``; the query is :func:`app.tracking.queries.in_transit`). Thin: parse, call the
+query, shape the answer."""
 
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from app.auth.tokens import current_principal
 from app.boundary import spec, staff
 from app.db import utcnow
 from app.errors import NotFound
-from app.offices.operations import get_office
-from app.tracking import scope
+from app.offices.operations import calendar_of, get_office
+from app.tracking import queries, scope
 from app.tracking.models import RefusedScan
+from app.tracking.read_models import OfficeRef, StationView
 from app.web import staff_page
 
 bp = Blueprint("supervision", __name__, url_prefix="/api/v1")
@@ -149,9 +152,85 @@ def refused_scans_page() -> ResponseReturnValue:
                            rows=[RefusedScanView.of(r) for r in rows])
 
 
+class TransitsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    overdue: bool = Field(False, description=(
+        "Only files in transit at least TRANSIT_ALERT_HOURS working hours"))
+    page: int = Field(1, ge=1, le=10_000)
+    limit: int = Field(100, ge=1, le=MAX_LIMIT)
+
+
+class TransitView(BaseModel):
+    """A file in transit, for staff: the dossier's codes (never its applicant), from where
+    and whom, to where, since when and for how long."""
+
+    code: str
+    tracking_number: str
+    from_office: OfficeRef
+    from_station: StationView
+    sender: str | None = Field(description="Who scanned the send (null: nobody known)")
+    to_office: OfficeRef | None
+    to_station: StationView | None
+    since: dt.datetime = Field(description="When it was sent, in the sending office's time")
+    age_hours: float = Field(description="Calendar hours since the send")
+    age_working_hours: float = Field(description=(
+        "Working hours since the send, on the sending office's calendar"))
+    overdue: bool
+
+    @classmethod
+    def of(cls, row: queries.TransitRow) -> TransitView:
+        station = row.send.station
+        return cls(code=row.dossier.code, tracking_number=row.dossier.tracking_number,
+                   from_office=OfficeRef.of(station.office), from_station=StationView.of(station),
+                   sender=row.sender or None,
+                   to_office=OfficeRef.of(row.to_office) if row.to_office else None,
+                   to_station=StationView.of(row.to_station) if row.to_station else None,
+                   since=row.since.astimezone(calendar_of(station.office_id).tz),
+                   age_hours=row.age.hours,
+                   age_working_hours=row.age.working_hours, overdue=row.age.overdue)
+
+
+class TransitsOut(BaseModel):
+    transits: list[TransitView] = Field(description="Oldest first")
+    total: int = Field(description="Files in transit matching the query, on every page")
+    alert_hours: float = Field(description="TRANSIT_ALERT_HOURS: working hours until overdue")
+    next: str | None = Field(description="The next page, when there is one")
+
+
+@bp.get("/transits")
+@spec(query=TransitsQuery, responses={200: TransitsOut}, security=staff())
+def transits(query: TransitsQuery) -> ResponseReturnValue:
+    """Files in transit (sent, not scanned again since) that concern the caller's offices.
+
+    The sending office, the destination office and the dossier's owners each see them.
+    """
+    rows = queries.in_transit(current_principal().office_ids, utcnow(),
+                              queries.alert_after() if query.overdue else None)
+    start = (query.page - 1) * query.limit
+    following = None
+    if start + query.limit < len(rows):
+        page = {"overdue": str(query.overdue).lower(), "page": str(query.page + 1),
+                "limit": str(query.limit)}
+        following = f"{url_for('supervision.transits')}?{urlencode(page)}"
+    body = TransitsOut(transits=[TransitView.of(r) for r in rows[start:start + query.limit]],
+                       total=len(rows), alert_hours=queries.alert_after().total_seconds() / 3600,
+                       next=following)
+    return jsonify(body.model_dump(mode="json"))
+
+
 @click.group("scans")
 def scans_group() -> None:
-    """Scan records: refused attempts."""
+    """Scan records: refused attempts, files in transit."""
+
+
+def _office_ids(office_code: str | None) -> list[int] | None:
+    if not office_code:
+        return None
+    try:
+        return [get_office(office_code).id]
+    except NotFound as exc:
+        raise click.UsageError(exc.message) from exc
 
 
 @scans_group.command("refused")
@@ -162,14 +241,9 @@ def scans_group() -> None:
 @with_appcontext
 def refused_cmd(office_code: str | None, days: int, limit: int) -> None:
     """List scans refused because the dossier was outside the scanner's scope."""
-    offices = None
-    if office_code:
-        try:
-            offices = [get_office(office_code).id]
-        except NotFound as exc:
-            raise click.UsageError(exc.message) from exc
     now = utcnow()
-    rows = scope.refused_scans(offices, now - dt.timedelta(days=days), now, limit=limit)
+    rows = scope.refused_scans(_office_ids(office_code), now - dt.timedelta(days=days), now,
+                               limit=limit)
     if not rows:
         click.echo("no refused scans")
     for row in rows:
@@ -178,3 +252,25 @@ def refused_cmd(office_code: str | None, days: int, limit: int) -> None:
                else f"user ({view.caller.role})")
         click.echo(f"{view.received_at.isoformat()[:19]}  {view.dossier['code']}  "
                    f"{view.action}  at {view.office['code']}/{view.station or '-'}  by {who}")
+
+
+@scans_group.command("in-transit")
+@click.option("--office", "office_code",
+              help="Only files this office sent, is sent or owns (agency code).")
+@click.option("--overdue", is_flag=True,
+              help="Only those in transit at least TRANSIT_ALERT_HOURS working hours.")
+@with_appcontext
+def in_transit_cmd(office_code: str | None, overdue: bool) -> None:
+    """List files in transit: sent, and not scanned anywhere since; oldest first."""
+    offices = _office_ids(office_code)
+    rows = queries.in_transit(offices, utcnow(), queries.alert_after() if overdue else None)
+    if not rows:
+        click.echo("no files in transit")
+    for row in rows:
+        view = TransitView.of(row)
+        to = view.to_station.code if view.to_station else (
+            view.to_office.code if view.to_office else "-")
+        click.echo(f"{view.code}  {view.from_office.code}/{view.from_station.code} → {to}  "
+                   f"by {view.sender or '-'}  since {view.since:%Y-%m-%d %H:%M}  "
+                   f"{view.age_working_hours:g} working h ({view.age_hours:g} h)"
+                   + ("  OVERDUE" if view.overdue else ""))

@@ -47,6 +47,13 @@ ACTIONS = {
     "collect": _l("Come to the reception desk with your receipt and an identity document to "
                   "collect the result."),
 }
+# The waits between two handoffs a citizen may want named (processing and closed are not).
+INTERVALS = {
+    "supplement": _l("Waiting for the missing papers"),
+    "payment": _l("Waiting for the fee or charge"),
+    "pickup": _l("Result waiting to be collected"),
+    "transit": _l("In transit"),
+}
 VERDICTS = {
     "within": _l("On schedule"),
     "approaching": _l("Due soon"),
@@ -86,7 +93,8 @@ def _dossier_page(template: str, text: str, secret: str | None,
     except NotFound:
         return render_template(template, query=text, problem="not_found", **context), 404
     return render_template(template, d=read_models.read_dossier(dossier, None, secret=secret),
-                           headlines=HEADLINES, actions=ACTIONS, verdicts=VERDICTS, **context)
+                           headlines=HEADLINES, actions=ACTIONS, verdicts=VERDICTS,
+                           intervals=INTERVALS, **context)
 
 
 @bp.get("/lookup")

@@ -1,8 +1,8 @@
 """login lockout: user_account.failed_logins and locked_until
 
 Revision ID: 0013
-Revises: 0007
-Create Date: 2026-12-03 09:00:00
+Revises: 0010
+Create Date: 2026-12-03 11:00:00
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
