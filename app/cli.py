@@ -126,11 +126,12 @@ def demo(as_json: bool) -> None:
     click.echo("\nScanner device token (shown once; give it to scanner-agent):")
     for device in result["devices"]:
         click.echo(f"  {device['name']} @ {device['station']}: {device['token']}")
-    click.echo("\nStaff (username / password / API token):")
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    click.echo(f"\nStaff (username / password / API token); log in at {base}/login:")
     for user in result["users"]:
         click.echo(f"  {user['role']:<11} {user['username']:<10} {user['password']:<14} "
                    f"{user['token']}")
-    click.echo("\nSample dossiers:")
+    click.echo(f"\nSample dossiers (the citizen kiosk: {base}/kiosk):")
     for dossier in result["dossiers"]:
         click.echo(f"  {dossier['code']}  tracking {dossier['tracking_number']}  "
                    f"{dossier['lookup_url']}")
