@@ -28,7 +28,7 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
-from app.procedures.operations import plan_of
+from app.procedures.operations import plan_of, procedure_name
 from app.tracking import scope
 from app.tracking import state as fold
 from app.tracking.codes import (
@@ -47,6 +47,7 @@ from app.tracking.models import (
     NoticeKind,
     ScanAction,
     ScanEvent,
+    Stay,
 )
 from app.worktime import WorkCalendar
 
@@ -366,18 +367,93 @@ def event_facts(e: ScanEvent) -> fold.EventFacts:
 
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
-    """Replay every event of the dossier, store the state and each event's flag; return them."""
+    """Replay every event of the dossier, store the state, each event's flag and the dossier's
+    stays (rewritten whole); return the flags."""
     calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
     plan = plan_of(dossier.procedure_version_id)
-    final, flags = fold.replay(initial_state(), map(event_facts, events), plan,
-                               working_hours_fn(calendar))
+    final, flags, stays = fold.replay_stays(initial_state(), map(event_facts, events), plan,
+                                            working_hours_fn(calendar))
     for event in events:
         if event.flag != flags[event.uuid]:
             event.flag = flags[event.uuid]
     _write_state(dossier, final, calendar)
+    db.session.flush()
+    db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
+    _insert_stays([_stay_row(dossier, stay) for stay in stays])
     return flags
+
+
+# --- stays ------------------------------------------------------------------------------------
+
+_STAYS = cast(sa.Table, Stay.__table__)
+_STAY_FIELDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
+
+
+def _stay_row(dossier: Dossier, stay: fold.StayFacts) -> dict[str, Any]:
+    step = stay.step
+    return {"dossier_id": dossier.id, "event_uuid": stay.event_uuid,
+            "procedure_id": procedure_name(dossier.procedure_version_id).id,
+            "office_id": stay.office_id, "station_id": stay.station_id,
+            "holder_id": stay.holder_id, "plan_position": step.position if step else None,
+            "step_name": step.name if step else None,
+            "budget_hours": step.budget_hours if step else None, "interval": stay.interval,
+            "started_at": stay.started_at} | _stay_end(stay)
+
+
+def _stay_end(stay: fold.StayFacts) -> dict[str, Any]:
+    return {name: getattr(stay, name) for name in _STAY_FIELDS}
+
+
+def _insert_stays(rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        db.session.execute(sa.insert(_STAYS), list(rows))
+
+
+class _StayLogs(NamedTuple):
+    logs: dict[int, fold.StayLog]
+    open_ids: dict[UUID, int]  # the stored open stay's row id, by the event that began it
+
+
+def _stay_logs(dossiers: Sequence[Dossier]) -> _StayLogs:
+    """Where the stay fold stands for these dossiers: their open stays and the hours charged
+    to each plan step so far, from the stored stays (one query for the whole batch)."""
+    if not dossiers:
+        return _StayLogs({}, {})
+    t = _STAYS.c
+    rows = db.session.execute(
+        sa.select(t.id, t.dossier_id, t.event_uuid, t.office_id, t.station_id, t.holder_id,
+                  t.plan_position, t.interval, t.started_at, t.ended_at, t.working_hours)
+        .where(t.dossier_id.in_([d.id for d in dossiers]),
+               sa.or_(t.ended_at.is_(None),
+                      sa.and_(t.interval == fold.PROCESSING, t.plan_position.is_not(None)))))
+    by_dossier: dict[int, list[Any]] = {}
+    for row in rows:
+        by_dossier.setdefault(row.dossier_id, []).append(row)
+    logs: dict[int, fold.StayLog] = {}
+    open_ids: dict[UUID, int] = {}
+    for dossier in dossiers:
+        steps = {s.position: s for s in plan_of(dossier.procedure_version_id)}
+        charged: dict[int, decimal.Decimal] = {}
+        current = None
+        for row in by_dossier.get(dossier.id, ()):
+            if row.ended_at is None:
+                current = row
+            elif row.interval == fold.PROCESSING and row.plan_position in steps:
+                charged[row.plan_position] = (charged.get(row.plan_position, decimal.Decimal(0))
+                                              + row.working_hours)
+        stay = None
+        if current is not None:
+            step = steps.get(current.plan_position)
+            stay = fold.StayFacts(
+                current.event_uuid, current.office_id, current.station_id, current.holder_id,
+                step, current.interval, current.started_at,
+                charged_before=charged.get(step.position, decimal.Decimal(0)) if step
+                else decimal.Decimal(0))
+            open_ids[current.event_uuid] = current.id
+        logs[dossier.id] = fold.StayLog(stay, tuple(sorted(charged.items())))
+    return _StayLogs(logs, open_ids)
 
 
 _EVENTS = cast(sa.Table, ScanEvent.__table__)
@@ -448,6 +524,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
+    known = _stay_logs([d for d in fresh if d.last_event_at is not None])
+    begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
+    ended: list[dict[str, Any]] = []  # stored open stays this batch ended
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
@@ -460,10 +539,27 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             calendar = _calendar_of(dossier)
             hours = working_hours_fn(calendar)
             plan = plan_of(dossier.procedure_version_id)
+            log = known.logs.get(dossier.id, fold.StayLog())
             for event in ordered:
-                current, event.flag = fold.apply_event(current, event_facts(event), plan, hours)
+                facts = event_facts(event)
+                after, event.flag = fold.apply_event(current, facts, plan, hours)
+                log, done, stay = fold.advance_stays(log, current, after, facts, event.flag,
+                                                     plan, hours)
+                if done is not None:
+                    if done.event_uuid in begun:
+                        begun[done.event_uuid] |= _stay_end(done)
+                    else:
+                        ended.append({"_id": known.open_ids[done.event_uuid]}
+                                     | {f"_{k}": v for k, v in _stay_end(done).items()})
+                begun[stay.event_uuid] = _stay_row(dossier, stay)
+                current = after
             _write_state(dossier, current, calendar)
     _insert_events(everything)
+    if ended:
+        db.session.execute(
+            sa.update(_STAYS).where(_STAYS.c.id == sa.bindparam("_id"))
+            .values({name: sa.bindparam(f"_{name}") for name in _STAY_FIELDS}), ended)
+    _insert_stays(list(begun.values()))
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
