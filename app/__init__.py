@@ -89,6 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.tracking import supervision
 
     supervision.register(app)
+    from app.analytics import api as analytics
+
+    analytics.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

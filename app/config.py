@@ -70,6 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_CODE_PATTERN": "{agency}-{yymmdd}-{serial:04d}",
     "UPSTREAM_CODE_PATTERNS": [r"[A-Z0-9][A-Z0-9.]*-[0-9]{6}(?:[0-9]{2})?-[0-9]{4,7}"],
     "APPROACHING_DUE_HOURS": 8,
+    # The missed-scans report lists a dossier in progress without a scan for this many
+    # working days (app.analytics.reports.missed).
+    "MISSED_SCAN_DAYS": 3,
     # Reference data read on every scan (office hours, calendar overrides, procedure names) is
     # read once per this many seconds per server process.
     "CACHE_SECONDS": 60,

@@ -5,45 +5,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import importlib.util
-import itertools
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from conftest import Office, scan
+from conftest import Office
+from dossier_support import intake, iso, nov, post
 
 from app.db import db
 from app.tracking.models import Dossier, Stay
 from app.tracking.operations import refresh_state
-
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-_serial = itertools.count(1)
-
-
-def iso(y: int, m: int, d: int, hour: int, minute: int = 0) -> str:
-    return dt.datetime(y, m, d, hour, minute, tzinfo=HCM).isoformat()
-
-
-def nov(d: int, hour: int, minute: int = 0) -> str:
-    return iso(2026, 11, d, hour, minute)
-
-
-def intake(client, office: Office, received_at: str, procedure: str = "1.001193") -> dict:
-    return office.intake(client, code=f"P-{received_at[2:10].replace('-', '')}-"
-                         f"{next(_serial):04d}", received_at=received_at, procedure=procedure)
-
-
-def post(client, office: Office, code: str, rows: list[tuple[str, str, str | None]],
-         who: str = "device") -> None:
-    events = [scan(code, t, station=s, **({"action": a} if a else {})) for t, s, a in rows]
-    response = client.post("/api/v1/scans", json={"events": events}, headers=office.headers(who))
-    assert response.status_code == 200, response.get_json()
-    assert all(r["status"] == "accepted" for r in response.get_json()["results"])
 
 
 def stays(app, code: str) -> list[tuple[Any, ...]]:

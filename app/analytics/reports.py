@@ -1,0 +1,544 @@
+"""The reports (issue 10, points 2–5): read-only queries over ``stay`` and ``dossier``.
+
+Every report takes one :class:`ReportQuery` (the period, the caller's scope and the filters)
+and answers a :class:`Table`: rows of plain values with their column names, which the API
+answers as JSON and the CLI writes as JSON, CSV or XLSX (:mod:`app.analytics.export`).
+
+The period is ``[start, end)``; what is still open is measured at the period end, or now when
+the period has not ended yet (:attr:`ReportQuery.at`). Hours are working hours on the
+dossier's office calendar unless a column says ``calendar``.
+
+Formulas (also in the README, "Reports"):
+
+- **Dwell** (:func:`dwell`): the processing stays (time charged to a plan step or off-plan,
+  not the waits for the citizen nor the result's wait for pickup) that ended in the period or
+  were open at its end, the open ones with their age then. Per group: ``count``, ``open``,
+  mean, median, p90 (linear interpolation between closest ranks, as PostgreSQL's
+  ``percentile_cont``) and max, in working and calendar hours; ``over_budget_hours`` sums,
+  per dossier and plan step, the working hours beyond the step's budget: the bottleneck
+  ranking, rows sorted by it.
+- **On time, formula 766** (Decision 766/QĐ-TTg, indicator 2.1): the dossiers of the period,
+  finished in it or in progress at its end (received before the end, processing not ended
+  before the start), each judged by :func:`app.tracking.queries.verdict_766` at the period end;
+  ``rate`` = on time / total × 100, to 2 decimals.
+- **On time, formula resolved**: the dossiers whose processing ended in the period with a
+  result (status processed or returned), judged early / on time / late against their
+  appointment (:func:`app.tracking.queries.dossier_verdict`); ``rate`` = (early + on time) /
+  resolved × 100, to 2 decimals.
+- **Indicator 2.2** (``mean_resolution_hours`` on every on-time row): the mean working hours
+  from receipt to the end of processing, less the time waited for the citizen, over the
+  group's dossiers resolved in the period.
+- **Per-step verdicts** (on time ``by=step``): per dossier and plan step, the Mẫu 05 verdict
+  of the step's time against its budget (its last stay ending in the period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import User
+from app.db import db
+from app.offices.models import Office, Station
+from app.offices.operations import calendar_of
+from app.procedures.models import Procedure, ProcedureVersion
+from app.procedures.operations import plan_of
+from app.tracking import queries
+from app.tracking import state as fold
+from app.tracking.models import (
+    Dossier,
+    DossierNotice,
+    DossierStatus,
+    NoticeKind,
+    ScanEvent,
+    Stay,
+)
+
+DWELL_BY = ("step", "station", "procedure", "staff", "office")
+ONTIME_BY = ("office", "procedure", "month", "step")
+FORMULAS = ("766", "resolved")
+_RESOLVED = (DossierStatus.PROCESSED, DossierStatus.RETURNED)
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a report is asked for: the period ``[start, end)``, the caller's offices
+    (``None``: every office) and the filters."""
+
+    start: dt.datetime
+    end: dt.datetime
+    now: dt.datetime
+    offices: frozenset[int] | None = None
+    procedure_id: int | None = None
+    by: str | None = None
+    formula: str = "766"
+
+    @property
+    def at(self) -> dt.datetime:
+        """The instant open stays and unfinished dossiers are measured at."""
+        return min(self.end, self.now)
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _hours(value: dt.timedelta) -> float:
+    return round(value.total_seconds() / 3600, 2)
+
+
+def _round(value: float | decimal.Decimal | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """``percentile_cont(p)`` of sorted values: linear interpolation between closest ranks."""
+    position = p * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rate(part: int, total: int) -> float | None:
+    return round(part * 100 / total, 2) if total else None
+
+
+def _stats(values: Iterable[float], prefix: str) -> dict[str, float | None]:
+    ordered = sorted(values)
+    if not ordered:
+        return {f"mean_{prefix}hours": None, f"median_{prefix}hours": None,
+                f"p90_{prefix}hours": None, f"max_{prefix}hours": None}
+    return {f"mean_{prefix}hours": round(sum(ordered) / len(ordered), 2),
+            f"median_{prefix}hours": round(percentile(ordered, 0.5), 2),
+            f"p90_{prefix}hours": round(percentile(ordered, 0.9), 2),
+            f"max_{prefix}hours": round(ordered[-1], 2)}
+
+
+def _owned(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
+    """Dossiers the caller's offices own, of the procedure asked for."""
+    where: list[sa.ColumnElement[bool]] = []
+    if query.offices is not None:
+        where.append(sa.or_(Dossier.receiving_office_id.in_(query.offices),
+                            Dossier.competent_office_id.in_(query.offices)))
+    if query.procedure_id is not None:
+        where.append(Dossier.procedure_version_id.in_(
+            sa.select(ProcedureVersion.id).where(
+                ProcedureVersion.procedure_id == query.procedure_id)))
+    return where
+
+
+def _stays_in_scope(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
+    """Stays at the caller's offices' stations, of the procedure asked for."""
+    where: list[sa.ColumnElement[bool]] = []
+    if query.offices is not None:
+        where.append(Stay.office_id.in_(query.offices))
+    if query.procedure_id is not None:
+        where.append(Stay.procedure_id == query.procedure_id)
+    return where
+
+
+# --- dwell ------------------------------------------------------------------------------------
+
+_DWELL_KEYS: dict[str, list[str]] = {
+    "step": ["procedure", "step_position", "step"], "station": ["office", "station"],
+    "procedure": ["procedure"], "staff": ["staff", "staff_name"], "office": ["office"]}
+_DWELL_FIGURES = ["count", "open", "mean_hours", "median_hours", "p90_hours", "max_hours",
+                  "mean_calendar_hours", "median_calendar_hours", "p90_calendar_hours",
+                  "max_calendar_hours", "over_budget_hours"]
+
+
+def dwell(query: ReportQuery) -> Table:
+    """Time spent per step, station, procedure, staff member or office (module docstring)."""
+    at = query.at
+    keys = _DWELL_KEYS[query.by] if query.by else []
+    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.budget_hours, Stay.started_at,
+                      Stay.ended_at, Stay.working_hours, Stay.calendar_hours,
+                      Dossier.receiving_office_id, Procedure.code.label("procedure"),
+                      Stay.step_name.label("step"), Office.code.label("office"),
+                      Station.code.label("station"), User.username.label("staff"),
+                      User.full_name.label("staff_name"))
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Procedure, Procedure.id == Stay.procedure_id)
+            .join(Office, Office.id == Stay.office_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.interval == fold.PROCESSING, Stay.started_at < at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
+                   *_stays_in_scope(query)))
+    groups: dict[tuple[Any, ...], list[tuple[float, float, bool]]] = defaultdict(list)
+    spent: dict[tuple[Any, ...], dict[tuple[int, int], list[Any]]] = defaultdict(dict)
+    for row in db.session.execute(stmt):
+        if row.ended_at is not None and row.ended_at <= at:
+            hours, wall, still = float(row.working_hours), float(row.calendar_hours), False
+        else:
+            hours = _hours(calendar_of(row.receiving_office_id).working_time_between(
+                row.started_at, at))
+            wall, still = _hours(at - row.started_at), True
+        key = tuple(row.plan_position if k == "step_position" else getattr(row, k)
+                    for k in keys)
+        groups[key].append((hours, wall, still))
+        if row.plan_position is not None and row.budget_hours is not None:
+            step = spent[key].setdefault((row.dossier_id, row.plan_position),
+                                         [0.0, float(row.budget_hours)])
+            step[0] += hours
+    rows = []
+    for key, values in groups.items():
+        over = sum(max(total - budget, 0.0) for total, budget in spent[key].values())
+        rows.append(dict(zip(keys, key, strict=True)) | {
+            "count": len(values), "open": sum(1 for v in values if v[2])}
+            | _stats((v[0] for v in values), "") | _stats((v[1] for v in values), "calendar_")
+            | {"over_budget_hours": round(over, 2)})
+    rows.sort(key=lambda r: (-r["over_budget_hours"], *(str(r[k]) for k in keys)))
+    return Table(keys + _DWELL_FIGURES, rows)
+
+
+# --- on time ----------------------------------------------------------------------------------
+
+def _months(start: dt.datetime, end: dt.datetime, tz: Any) -> list[tuple[str, dt.datetime,
+                                                                           dt.datetime]]:
+    """The calendar months (in ``tz``) the period spans, each cut to the period."""
+    out = []
+    local = start.astimezone(tz)
+    month = dt.datetime(local.year, local.month, 1, tzinfo=tz)
+    while month < end:
+        following = dt.datetime(month.year + month.month // 12, month.month % 12 + 1, 1,
+                                tzinfo=tz)
+        out.append((f"{month:%Y-%m}", max(month, start), min(following, end)))
+        month = following
+    return out
+
+
+_ONTIME_KEYS = {"office": ["office"], "procedure": ["procedure"], "month": ["month"],
+                "step": ["procedure", "step_position", "step"]}
+_ONTIME_FIGURES = ["formula", "total", "early", "on_time", "late", "rate",
+                   "mean_resolution_hours"]
+
+
+def ontime(query: ReportQuery) -> Table:
+    """On-time rates under the named formula, per office, procedure or month; per-step
+    verdicts with ``by=step`` (module docstring)."""
+    if query.by == "step":
+        return _step_verdicts(query)
+    keys = _ONTIME_KEYS[query.by] if query.by else []
+    tz = _zone()
+    periods = (_months(query.start, query.end, tz) if query.by == "month"
+               else [("", query.start, query.end)])
+    rows = []
+    for month, start, end in periods:
+        at = min(end, query.now)
+        counts: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for dossier, office, procedure in _period_dossiers(query, start, at):
+            key = tuple({"office": office, "procedure": procedure, "month": month}[k]
+                        for k in keys)
+            row = counts.setdefault(key, {"early": 0, "on_time": 0, "late": 0, "taken": []})
+            calendar = calendar_of(dossier.receiving_office_id)
+            resolved = (dossier.finished_at is not None and start <= dossier.finished_at < at
+                        and dossier.status in _RESOLVED)
+            if resolved:
+                assert dossier.finished_at is not None
+                row["taken"].append(_hours(calendar.working_time_between(
+                    dossier.received_at, dossier.finished_at)) - float(dossier.paused_hours))
+            if query.formula == "766":
+                verdict = queries.verdict_766(dossier, calendar, at)
+            elif resolved:
+                verdict = queries.dossier_verdict(dossier, calendar, at, 0)
+            else:
+                continue
+            row[verdict] += 1
+        for key, row in counts.items():
+            total = row["early"] + row["on_time"] + row["late"]
+            if not total:
+                continue
+            taken = row["taken"]
+            rows.append(dict(zip(keys, key, strict=True)) | {
+                "formula": query.formula, "total": total, "early": row["early"],
+                "on_time": row["early"] + row["on_time"], "late": row["late"],
+                "rate": rate(row["early"] + row["on_time"], total),
+                "mean_resolution_hours": round(sum(taken) / len(taken), 2) if taken else None})
+    rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
+    return Table(keys + _ONTIME_FIGURES, rows)
+
+
+def _period_dossiers(query: ReportQuery, start: dt.datetime,
+                     at: dt.datetime) -> Sequence[tuple[Dossier, str, str]]:
+    """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
+    the resolved formula keeps the first), with their office's and procedure's codes."""
+    stmt = (sa.select(Dossier, Office.code, Procedure.code)
+            .join(Office, Office.id == Dossier.receiving_office_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .where(Dossier.received_at < at,
+                   sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at >= start),
+                   *_owned(query))
+            .order_by(Dossier.id))
+    return [tuple(row) for row in db.session.execute(stmt)]  # type: ignore[misc]
+
+
+def _step_verdicts(query: ReportQuery) -> Table:
+    at = query.at
+    keys = _ONTIME_KEYS["step"]
+    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.step_name, Stay.verdict,
+                      Stay.ended_at, Procedure.code.label("procedure"))
+            .join(Procedure, Procedure.id == Stay.procedure_id)
+            .where(Stay.interval == fold.PROCESSING, Stay.verdict.is_not(None),
+                   Stay.ended_at >= query.start, Stay.ended_at < at, *_stays_in_scope(query))
+            .order_by(Stay.ended_at))
+    last: dict[tuple[int, int], Any] = {}
+    for row in db.session.execute(stmt):
+        last[(row.dossier_id, row.plan_position)] = row  # the step's latest verdict
+    counts: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in last.values():
+        key = (row.procedure, row.plan_position, row.step_name)
+        counts.setdefault(key, {fold.EARLY: 0, fold.ON_TIME: 0, fold.LATE: 0})[row.verdict] += 1
+    rows = []
+    for key, c in sorted(counts.items()):
+        total = sum(c.values())
+        rows.append(dict(zip(keys, key, strict=True)) | {
+            "formula": "step", "total": total, "early": c[fold.EARLY],
+            "on_time": c[fold.EARLY] + c[fold.ON_TIME], "late": c[fold.LATE],
+            "rate": rate(c[fold.EARLY] + c[fold.ON_TIME], total),
+            "mean_resolution_hours": None})
+    return Table(keys + _ONTIME_FIGURES, rows)
+
+
+def _zone() -> Any:
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+
+
+# --- triage -----------------------------------------------------------------------------------
+
+TRIAGE_COLUMNS = ["code", "tracking_number", "procedure", "office", "station", "status",
+                  "due_at", "hours_left", "remaining_budget_hours", "triage", "triage_label",
+                  "needs_apology", "apologies"]
+
+
+def triage(query: ReportQuery) -> Table:
+    """Dossiers in progress now: trong hạn / sắp đến hạn (``APPROACHING_DUE_HOURS``) / quá
+    hạn, and whether each needs an apology letter (Mẫu 04).
+
+    A dossier needs one when it is late, or when the working hours left before its
+    appointment are fewer than the budgets of the plan steps it has not reached: it cannot
+    make it if each step takes its budget. An apology moves the appointment (``due_at``), so
+    a dossier apologised for is judged against the new one, and needs another only if that
+    one is missed too. ``apologies`` counts those issued. Ordered by the hours left.
+    """
+    now = query.now
+    threshold = current_app.config["APPROACHING_DUE_HOURS"]
+    apologies = (sa.select(sa.func.count(DossierNotice.id))
+                 .where(DossierNotice.dossier_id == Dossier.id,
+                        DossierNotice.kind == NoticeKind.APOLOGY).scalar_subquery())
+    stmt = (sa.select(Dossier, Office.code, Procedure.code, Station.code, apologies)
+            .join(Office, Office.id == Dossier.receiving_office_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .outerjoin(Station, Station.id == Dossier.current_station_id)
+            .where(Dossier.finished_at.is_(None), Dossier.status.not_in(
+                [DossierStatus.NEW, *(s for s in DossierStatus if s.closed)]), *_owned(query))
+            .order_by(Dossier.id))
+    rows = []
+    for dossier, office, procedure, station, apology_count in db.session.execute(stmt):
+        calendar = calendar_of(dossier.receiving_office_id)
+        verdict = queries.dossier_verdict(dossier, calendar, now, threshold)
+        left = queries.working_hours_left(dossier, calendar, now)
+        remaining = float(sum(s.budget_hours for s in plan_of(dossier.procedure_version_id)
+                              if s.position > dossier.plan_position))
+        rows.append({
+            "code": dossier.code, "tracking_number": dossier.tracking_number,
+            "procedure": procedure, "office": office, "station": station,
+            "status": dossier.status.name.lower(), "due_at": dossier.due_at.isoformat(),
+            "hours_left": left, "remaining_budget_hours": remaining, "triage": verdict,
+            "triage_label": queries.VERDICT_LABELS[verdict],
+            "needs_apology": verdict == queries.LATE or (left is not None and left < remaining),
+            "apologies": apology_count})
+    rows.sort(key=lambda r: (r["hours_left"] if r["hours_left"] is not None else math.inf,
+                             r["code"]))
+    return Table(TRIAGE_COLUMNS, rows)
+
+
+# --- missed scans -----------------------------------------------------------------------------
+
+MISSED_COLUMNS = ["kind", "code", "station", "at", "step", "hours", "budget_hours", "staff",
+                  "key", "expected", "scanned", "rate"]
+OFF_PLAN, SKIPPED_STEP, OVERDUE_SCAN, SILENT, OVERDUE_TRANSIT = (
+    "off_plan", "skipped_step", "overdue_scan", "silent", "overdue_transit")
+STATION_COMPLIANCE, STAFF_COMPLIANCE = "station_compliance", "staff_compliance"
+
+
+def missed(query: ReportQuery) -> Table:
+    """Where scans were probably missed, and the scan compliance per station and staff member.
+
+    Row kinds:
+
+    - ``off_plan``: a scan at a station the plan did not send the file to (the fold's flag);
+    - ``skipped_step``: a file scanned at a plan step while the step before it was never
+      scanned (``step`` names the steps passed without a scan);
+    - ``overdue_scan``: the next scan is overdue: a processing stay still open at the period
+      end has lasted longer than its step's budget;
+    - ``silent``: a dossier in progress, not waiting for the citizen, without a scan for
+      ``MISSED_SCAN_DAYS`` working days at the period end;
+    - ``overdue_transit``: a file sent to another office and not scanned there in time;
+    - ``station_compliance`` / ``staff_compliance``: the share of plan steps passed with a
+      scan (``scanned`` / ``expected``), over the dossiers scanned in the period. A step is
+      *passed* once the file was scanned at a later step. Per station: the step's station
+      (the named one, else the one that scanned it, else ``kind:<KIND>``); per staff member:
+      the person who held the file at the step before, whose handoff the step's scan
+      records.
+    """
+    rows = (_off_plan(query) + _plan_gaps(query) + _overdue_scans(query) + _silent(query)
+            + overdue_transits(query))
+    return Table(MISSED_COLUMNS, rows)
+
+
+def overdue_transits(query: ReportQuery) -> list[dict[str, Any]]:
+    """Files sent to another office and not scanned there within their step budget.
+
+    Slot for the in-transit query (``in_transit(...)``, issue 10 giver/receiver work): it
+    answers rows of kind :data:`OVERDUE_TRANSIT` with ``code``, ``station`` (where it was
+    sent from), ``at`` (sent at), ``hours`` (in transit so far) and ``staff`` (the giver).
+    """
+    return []
+
+
+def _off_plan(query: ReportQuery) -> list[dict[str, Any]]:
+    stmt = (sa.select(Dossier.code, Station.code.label("station"), ScanEvent.corrected_at,
+                      User.username)
+            .join(Dossier, Dossier.id == ScanEvent.dossier_id)
+            .join(Station, Station.id == ScanEvent.station_id)
+            .outerjoin(User, User.id == ScanEvent.actor_id)
+            .where(ScanEvent.flag == fold.OFF_PLAN, ScanEvent.corrected_at >= query.start,
+                   ScanEvent.corrected_at < query.at, *_owned(query))
+            .order_by(ScanEvent.corrected_at))
+    if query.offices is not None:
+        stmt = stmt.where(Station.office_id.in_(query.offices))
+    return [{"kind": OFF_PLAN, "code": r.code, "station": r.station,
+             "at": r.corrected_at.isoformat(), "staff": r.username}
+            for r in db.session.execute(stmt)]
+
+
+def _overdue_scans(query: ReportQuery) -> list[dict[str, Any]]:
+    at = query.at
+    stmt = (sa.select(Dossier.code, Dossier.receiving_office_id, Station.code.label("station"),
+                      Stay.started_at, Stay.step_name, Stay.budget_hours, User.username)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.interval == fold.PROCESSING, Stay.budget_hours.is_not(None),
+                   Stay.started_at < at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
+                   *_stays_in_scope(query))
+            .order_by(Stay.started_at))
+    rows = []
+    for r in db.session.execute(stmt):
+        hours = _hours(calendar_of(r.receiving_office_id).working_time_between(
+            r.started_at, at))
+        if hours > float(r.budget_hours):
+            rows.append({"kind": OVERDUE_SCAN, "code": r.code, "station": r.station,
+                         "at": r.started_at.isoformat(), "step": r.step_name, "hours": hours,
+                         "budget_hours": float(r.budget_hours), "staff": r.username})
+    return rows
+
+
+def _silent(query: ReportQuery) -> list[dict[str, Any]]:
+    at = query.at
+    days = dt.timedelta(hours=8 * current_app.config["MISSED_SCAN_DAYS"])
+    stmt = (sa.select(Dossier, Station.code)
+            .outerjoin(Station, Station.id == Dossier.current_station_id)
+            .where(Dossier.received_at < at,
+                   sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at > at),
+                   Dossier.last_event_at < at, Dossier.paused_since.is_(None),
+                   *_owned(query))
+            .order_by(Dossier.last_event_at))
+    rows = []
+    for dossier, station in db.session.execute(stmt):
+        assert dossier.last_event_at is not None
+        quiet = calendar_of(dossier.receiving_office_id).working_time_between(
+            dossier.last_event_at, at)
+        if quiet >= days:
+            rows.append({"kind": SILENT, "code": dossier.code, "station": station,
+                         "at": dossier.last_event_at.isoformat(), "hours": _hours(quiet)})
+    return rows
+
+
+def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
+    """Skipped steps, and the compliance they make (see :func:`missed`)."""
+    at = query.at
+    recent = (sa.select(Stay.dossier_id).where(
+        Stay.started_at >= query.start, Stay.started_at < at, Stay.plan_position.is_not(None),
+        *_stays_in_scope(query)).distinct())
+    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.started_at,
+                      Dossier.code, Dossier.procedure_version_id,
+                      Station.code.label("station"), User.username)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.dossier_id.in_(recent), Stay.plan_position.is_not(None),
+                   Stay.started_at < at)
+            .order_by(Stay.dossier_id, Stay.started_at, Stay.event_uuid))
+    by_dossier: dict[int, list[Any]] = defaultdict(list)
+    for row in db.session.execute(stmt):
+        by_dossier[row.dossier_id].append(row)
+    stations = {row.id: row.code for row in db.session.execute(sa.select(Station.id, Station.code))}
+    rows: list[dict[str, Any]] = []
+    station_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    staff_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for stays in by_dossier.values():
+        plan = plan_of(stays[0].procedure_version_id)
+        scanned: dict[int, Any] = {}
+        reached = 0
+        for stay in stays:
+            position = stay.plan_position
+            skipped = [s for s in plan if reached < s.position < position
+                       and s.position not in scanned]
+            if skipped and stay.started_at >= query.start:
+                rows.append({"kind": SKIPPED_STEP, "code": stay.code, "station": stay.station,
+                             "at": stay.started_at.isoformat(),
+                             "step": ", ".join(s.name for s in skipped),
+                             "staff": stay.username})
+            scanned.setdefault(position, stay)
+            reached = max(reached, position)
+        for step in plan:
+            if step.position >= reached:
+                break  # not passed yet
+            hit = scanned.get(step.position)
+            where = (stations.get(step.station_id) if step.station_id is not None
+                     else hit.station if hit is not None
+                     else f"kind:{step.station_kind.name if step.station_kind else ''}")
+            station_tally[where or ""][0] += 1
+            station_tally[where or ""][1] += hit is not None
+            giver = _holder_before(plan, scanned, step.position)
+            if giver is not None:
+                staff_tally[giver][0] += 1
+                staff_tally[giver][1] += hit is not None
+    for kind, tally in ((STATION_COMPLIANCE, station_tally), (STAFF_COMPLIANCE, staff_tally)):
+        for key, (expected, hits) in sorted(tally.items()):
+            rows.append({"kind": kind, "key": key, "expected": expected, "scanned": hits,
+                         "rate": rate(hits, expected)})
+    return rows
+
+
+def _holder_before(plan: Sequence[Any], scanned: dict[int, Any], position: int) -> str | None:
+    """Who held the file at the last scanned step before ``position``."""
+    earlier = [p for p in scanned if p < position]
+    if not earlier:
+        return None
+    return scanned[max(earlier)].username  # type: ignore[no-any-return]
+
+
+REPORTS: dict[str, Callable[[ReportQuery], Table]] = {
+    "dwell": dwell, "ontime": ontime, "triage": triage, "missed": missed}
+
+
+def office_ids(codes: Collection[str]) -> frozenset[int]:
+    return frozenset(db.session.scalars(sa.select(Office.id).where(Office.code.in_(codes))))
