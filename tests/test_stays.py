@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import Office
 from dossier_support import intake, iso, nov, post
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.db import db
 from app.tracking.models import Dossier, Stay
@@ -126,3 +128,15 @@ def test_a_replay_and_the_migration_backfill_rebuild_the_same_stays(app, client,
         with db.engine.begin() as connection:
             assert migration.backfill(connection) == len(expected[0]) + len(expected[1])
     assert (stays(app, d["code"]), stays(app, other["code"])) == expected
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.permutations(range(len(SUPPLEMENT_CASE))), st.integers(1, len(SUPPLEMENT_CASE)))
+def test_any_arrival_order_and_batching_gives_the_same_stays(app, client, office: Office,
+                                                             order: list[int], size: int):
+    d = intake(client, office, nov(5, 8))
+    rows = [SUPPLEMENT_CASE[i] for i in order]
+    for first in range(0, len(rows), size):
+        post(client, office, d["tracking_number"], rows[first:first + size], who="admin")
+    assert stays(app, d["code"]) == SUPPLEMENT_STAYS
