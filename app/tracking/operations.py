@@ -283,7 +283,8 @@ def _check_appointment(req: IntakeCommand, received_at: dt.datetime) -> None:
 
 # --- state ------------------------------------------------------------------------------------
 
-def _read_state(d: Dossier) -> fold.DossierState:
+def read_state(d: Dossier) -> fold.DossierState:
+    """The dossier's state as the fold last stored it."""
     return fold.DossierState(
         status=d.status, station_id=d.current_station_id, holder_id=d.current_holder_id,
         plan_position=d.plan_position, paused_since=d.paused_since,
@@ -531,7 +532,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
             everything.extend(ordered)
-            current = _read_state(dossier)
+            current = read_state(dossier)
             key = current.order_key
             if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
                 late.append((dossier, ordered))
