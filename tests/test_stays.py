@@ -112,6 +112,12 @@ def test_a_replay_and_the_migration_backfill_rebuild_the_same_stays(app, client,
     post(client, office, other["tracking_number"], SUPPLEMENT_CASE[4:5])
     expected = stays(app, d["code"]), stays(app, other["code"])
     assert expected[0][-1][-1] is True  # still open at LEADER
+    carry = sa.select(Dossier.id, Dossier.stay_position, Dossier.step_charged_hours) \
+        .order_by(Dossier.id)
+    with app.app_context():
+        kept = db.session.execute(carry).all()
+    # Where the fold stands: d's open stay is charged to Ký (3) with nothing charged before.
+    assert [(r.stay_position, r.step_charged_hours) for r in kept] == [(3, 0), (3, 0)]
     with app.app_context():
         refresh_state(db.session.scalars(sa.select(Dossier).where(Dossier.code == d["code"]))
                       .one())
@@ -124,9 +130,11 @@ def test_a_replay_and_the_migration_backfill_rebuild_the_same_stays(app, client,
     spec.loader.exec_module(migration)
     with app.app_context():
         db.session.execute(sa.delete(Stay))
+        db.session.execute(sa.update(Dossier).values(stay_position=None, step_charged_hours=0))
         db.session.commit()
         with db.engine.begin() as connection:
             assert migration.backfill(connection) == len(expected[0]) + len(expected[1])
+        assert db.session.execute(carry).all() == kept
     assert (stays(app, d["code"]), stays(app, other["code"])) == expected
 
 

@@ -134,6 +134,11 @@ class Dossier(Base):
     returned_at: Mapped[dt.datetime | None]
     # The office a ``send`` handed the file to and that has not handed it back (derived).
     sent_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    # Where the stay fold stands (app.tracking.state.StayLog), so that a scan closes the open
+    # stay without reading it: the plan step it is charged to (or interrupted), and the
+    # working hours charged to the current plan step before it.
+    stay_position: Mapped[int | None]
+    step_charged_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))

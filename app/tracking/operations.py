@@ -28,7 +28,7 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
-from app.procedures.operations import plan_of, procedure_name
+from app.procedures.operations import PlanStep, plan_of, procedure_name
 from app.tracking import scope
 from app.tracking import state as fold
 from app.tracking.codes import (
@@ -374,22 +374,22 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
     plan = plan_of(dossier.procedure_version_id)
-    final, flags, stays = fold.replay_stays(initial_state(), map(event_facts, events), plan,
-                                            working_hours_fn(calendar))
+    replayed = fold.replay_stays(initial_state(), map(event_facts, events), plan,
+                                 working_hours_fn(calendar))
     for event in events:
-        if event.flag != flags[event.uuid]:
-            event.flag = flags[event.uuid]
-    _write_state(dossier, final, calendar)
+        if event.flag != replayed.flags[event.uuid]:
+            event.flag = replayed.flags[event.uuid]
+    _write_state(dossier, replayed.state, calendar)
+    _write_stay_log(dossier, replayed.log, replayed.state)
     db.session.flush()
     db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
-    _insert_stays([_stay_row(dossier, stay) for stay in stays])
-    return flags
+    _insert_stays([_stay_row(dossier, stay) for stay in replayed.stays])
+    return replayed.flags
 
 
 # --- stays ------------------------------------------------------------------------------------
 
 _STAYS = cast(sa.Table, Stay.__table__)
-_STAY_FIELDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
 
 
 def _stay_row(dossier: Dossier, stay: fold.StayFacts) -> dict[str, Any]:
@@ -400,61 +400,69 @@ def _stay_row(dossier: Dossier, stay: fold.StayFacts) -> dict[str, Any]:
             "holder_id": stay.holder_id, "plan_position": step.position if step else None,
             "step_name": step.name if step else None,
             "budget_hours": step.budget_hours if step else None, "interval": stay.interval,
-            "started_at": stay.started_at} | _stay_end(stay)
+            "started_at": stay.started_at, "ended_at": stay.ended_at,
+            "working_hours": stay.working_hours, "calendar_hours": stay.calendar_hours,
+            "paused_hours": stay.paused_hours, "verdict": stay.verdict}
 
 
-def _stay_end(stay: fold.StayFacts) -> dict[str, Any]:
-    return {name: getattr(stay, name) for name in _STAY_FIELDS}
+_STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
 
 
 def _insert_stays(rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        db.session.execute(sa.insert(_STAYS), list(rows))
+    """Write stays in one statement (on PostgreSQL one array per column, as the events)."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_unnest_insert(_STAYS, _STAY_COLUMNS, connection.dialect),
+                           _unnest_params(_STAYS, _STAY_COLUMNS, connection.dialect, rows))
+    else:
+        connection.execute(sa.insert(_STAYS), list(rows))
 
 
-class _StayLogs(NamedTuple):
-    logs: dict[int, fold.StayLog]
-    open_ids: dict[UUID, int]  # the stored open stay's row id, by the event that began it
+_STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
 
 
-def _stay_logs(dossiers: Sequence[Dossier]) -> _StayLogs:
-    """Where the stay fold stands for these dossiers: their open stays and the hours charged
-    to each plan step so far, from the stored stays (one query for the whole batch)."""
-    if not dossiers:
-        return _StayLogs({}, {})
-    t = _STAYS.c
-    rows = db.session.execute(
-        sa.select(t.id, t.dossier_id, t.event_uuid, t.office_id, t.station_id, t.holder_id,
-                  t.plan_position, t.interval, t.started_at, t.ended_at, t.working_hours)
-        .where(t.dossier_id.in_([d.id for d in dossiers]),
-               sa.or_(t.ended_at.is_(None),
-                      sa.and_(t.interval == fold.PROCESSING, t.plan_position.is_not(None)))))
-    by_dossier: dict[int, list[Any]] = {}
-    for row in rows:
-        by_dossier.setdefault(row.dossier_id, []).append(row)
-    logs: dict[int, fold.StayLog] = {}
-    open_ids: dict[UUID, int] = {}
-    for dossier in dossiers:
-        steps = {s.position: s for s in plan_of(dossier.procedure_version_id)}
-        charged: dict[int, decimal.Decimal] = {}
-        current = None
-        for row in by_dossier.get(dossier.id, ()):
-            if row.ended_at is None:
-                current = row
-            elif row.interval == fold.PROCESSING and row.plan_position in steps:
-                charged[row.plan_position] = (charged.get(row.plan_position, decimal.Decimal(0))
-                                              + row.working_hours)
-        stay = None
-        if current is not None:
-            step = steps.get(current.plan_position)
-            stay = fold.StayFacts(
-                current.event_uuid, current.office_id, current.station_id, current.holder_id,
-                step, current.interval, current.started_at,
-                charged_before=charged.get(step.position, decimal.Decimal(0)) if step
-                else decimal.Decimal(0))
-            open_ids[current.event_uuid] = current.id
-        logs[dossier.id] = fold.StayLog(stay, tuple(sorted(charged.items())))
-    return _StayLogs(logs, open_ids)
+def _close_stays(ended: Sequence[dict[str, Any]]) -> None:
+    """End the stored open stays of these dossiers (``dossier_id`` and the end's fields), in
+    one statement. Run before the new stays are written: they are open too."""
+    if not ended:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_unnest_close(connection.dialect),
+                           _unnest_params(_STAYS, ("dossier_id", *_STAY_ENDS),
+                                          connection.dialect, ended))
+    else:
+        connection.execute(
+            sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
+                                    _STAYS.c.ended_at.is_(None))
+            .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
+            [{f"_{key}": value for key, value in row.items()} for row in ended])
+
+
+@functools.cache
+def _unnest_close(dialect: sa.Dialect) -> sa.TextClause:
+    keys = ("dossier_id", *_STAY_ENDS)
+    arrays = ", ".join(f"CAST(:{key} AS {_STAYS.c[key].type.compile(dialect)}[])"
+                       for key in keys)
+    sets = ", ".join(f"{key} = v.{key}" for key in _STAY_ENDS)
+    return sa.text(f"UPDATE stay SET {sets} FROM unnest({arrays}) AS v({', '.join(keys)}) "
+                   "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL")
+
+
+def _stay_log(dossier: Dossier, state: fold.DossierState,
+              plan: Sequence[PlanStep]) -> fold.StayLog:
+    assert dossier.last_event_uuid is not None
+    return fold.StayLog.resume(state, plan, dossier.stay_position, dossier.step_charged_hours,
+                               dossier.last_event_uuid)
+
+
+def _write_stay_log(dossier: Dossier, log: fold.StayLog, state: fold.DossierState) -> None:
+    dossier.stay_position = log.open_position
+    charged = log.charged_to(state.plan_position)
+    if charged != dossier.step_charged_hours:
+        dossier.step_charged_hours = charged
 
 
 _EVENTS = cast(sa.Table, ScanEvent.__table__)
@@ -489,9 +497,11 @@ def _insert_events(events: Sequence[ScanEvent]) -> None:
     if len(rows) == 1:
         written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
     elif postgres:
-        columns = _unnest_columns(connection.dialect)
-        written = len(connection.execute(_unnest_insert(connection.dialect), {
-            key: [convert(row[key]) for row in rows] for key, convert in columns}).all())
+        keys = tuple(_EVENT_COLUMNS)
+        written = len(connection.execute(
+            _unnest_insert(_EVENTS, keys, connection.dialect,
+                           "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"),
+            _unnest_params(_EVENTS, keys, connection.dialect, rows)).all())
     else:
         written = connection.execute(insert, rows).rowcount
     if written != len(events):
@@ -500,19 +510,28 @@ def _insert_events(events: Sequence[ScanEvent]) -> None:
 
 
 @functools.cache
-def _unnest_columns(dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
-    """Each column of scan_event with its bind processor (enum names, UTC times)."""
-    return [(key, _EVENTS.c[key].type.bind_processor(dialect) or (lambda value: value))
-            for key in _EVENT_COLUMNS]
+def _unnest_columns(table: sa.Table, keys: tuple[str, ...],
+                    dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
+    """Each of the table's ``keys`` with its bind processor (enum names, UTC times)."""
+    return [(key, table.c[key].type.bind_processor(dialect) or (lambda value: value))
+            for key in keys]
 
 
 @functools.cache
-def _unnest_insert(dialect: sa.Dialect) -> sa.TextClause:
-    names = ", ".join(_EVENTS.c[key].name for key in _EVENT_COLUMNS)
-    arrays = ", ".join(f"CAST(:{key} AS {_EVENTS.c[key].type.compile(dialect)}[])"
-                       for key in _EVENT_COLUMNS)
-    return sa.text(f"INSERT INTO {_EVENTS.name} ({names}) SELECT * FROM unnest({arrays}) "
-                   "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
+def _unnest_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
+                   suffix: str = "") -> sa.TextClause:
+    """``INSERT`` of one array per column through ``unnest`` (PostgreSQL)."""
+    names = ", ".join(table.c[key].name for key in keys)
+    arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect)}[])"
+                       for key in keys)
+    return sa.text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+                   f"{suffix}")
+
+
+def _unnest_params(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
+                   rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {key: [convert(row[key]) for row in rows]
+            for key, convert in _unnest_columns(table, keys, dialect)}
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
@@ -525,9 +544,8 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
-    known = _stay_logs([d for d in fresh if d.last_event_at is not None])
     begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
-    ended: list[dict[str, Any]] = []  # stored open stays this batch ended
+    ended: list[dict[str, Any]] = []  # the stored open stays this batch ended
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
@@ -540,26 +558,24 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             calendar = _calendar_of(dossier)
             hours = working_hours_fn(calendar)
             plan = plan_of(dossier.procedure_version_id)
-            log = known.logs.get(dossier.id, fold.StayLog())
+            log = (_stay_log(dossier, current, plan) if key is not None
+                   else fold.StayLog())
             for event in ordered:
                 facts = event_facts(event)
                 after, event.flag = fold.apply_event(current, facts, plan, hours)
                 log, done, stay = fold.advance_stays(log, current, after, facts, event.flag,
                                                      plan, hours)
-                if done is not None:
-                    if done.event_uuid in begun:
-                        begun[done.event_uuid] |= _stay_end(done)
-                    else:
-                        ended.append({"_id": known.open_ids[done.event_uuid]}
-                                     | {f"_{k}": v for k, v in _stay_end(done).items()})
+                if done is not None and done.event_uuid in begun:
+                    begun[done.event_uuid] = _stay_row(dossier, done)
+                elif done is not None:
+                    ended.append({"dossier_id": dossier.id}
+                                 | {key: getattr(done, key) for key in _STAY_ENDS})
                 begun[stay.event_uuid] = _stay_row(dossier, stay)
                 current = after
             _write_state(dossier, current, calendar)
+            _write_stay_log(dossier, log, current)
     _insert_events(everything)
-    if ended:
-        db.session.execute(
-            sa.update(_STAYS).where(_STAYS.c.id == sa.bindparam("_id"))
-            .values({name: sa.bindparam(f"_{name}") for name in _STAY_FIELDS}), ended)
+    _close_stays(ended)
     _insert_stays(list(begun.values()))
     for dossier, ordered in late:
         flags = refresh_state(dossier)

@@ -83,8 +83,8 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
     """
     events = _events(dossier)
     plan = plan_of(dossier.procedure_version_id)
-    _, _, stays = fold.replay_stays(ops.initial_state(), map(ops.event_facts, events), plan,
-                                    _hours(calendar))
+    stays = fold.replay_stays(ops.initial_state(), map(ops.event_facts, events), plan,
+                              _hours(calendar)).stays
     steps: list[TimelineStep] = []
     for event, stay in zip(events, stays, strict=True):
         left_at = stay.ended_at if stay.interval != CLOSED else None

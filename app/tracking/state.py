@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from app.offices.models import Station
@@ -302,6 +303,30 @@ class StayLog:
     def charged_to(self, position: int) -> decimal.Decimal:
         return dict(self.charged).get(position, _ZERO)
 
+    # Only the current plan step's hours are ever needed again: a stay is charged to the step
+    # the dossier is at (matched, or interrupted by a wait), and the plan position never moves
+    # back. So the log is stored on the dossier as two numbers (``Dossier.stay_position``,
+    # ``Dossier.step_charged_hours``) and rebuilt from them and the dossier's state.
+
+    @property
+    def open_position(self) -> int | None:
+        return self.open.step.position if self.open is not None and self.open.step else None
+
+    @classmethod
+    def resume(cls, state: DossierState, plan: Sequence[PlanStep], position: int | None,
+               charged: decimal.Decimal, event_uuid: UUID) -> StayLog:
+        """The log after ``state``'s last event, from the two stored numbers. The open stay
+        carries what closing it needs (start, step, interval, charge so far); its office,
+        station and holder are already stored with it."""
+        current = ((state.plan_position, charged),) if state.plan_position else ()
+        if state.status.closed or state.last_event_at is None or state.station_id is None:
+            return cls(None, current)
+        step = next((s for s in plan if s.position == position), None)
+        stay = StayFacts(event_uuid, 0, state.station_id, state.holder_id, step,
+                         WAITS.get(state.status, PROCESSING), state.last_event_at,
+                         charged_before=charged if step is not None else _ZERO)
+        return cls(stay, current)
+
 
 def close_stay(stay: StayFacts, at: dt.datetime, working_hours: WorkingHours) -> StayFacts:
     """``stay`` ended at ``at``: its hours and, when charged to a step, its verdict."""
@@ -310,9 +335,11 @@ def close_stay(stay: StayFacts, at: dt.datetime, working_hours: WorkingHours) ->
     if stay.charged:
         assert stay.step is not None
         verdict = step_verdict(stay.charged_before + spent, stay.step.budget_hours, True)
-    return dataclasses.replace(stay, ended_at=at, working_hours=spent,
-                               calendar_hours=max(calendar_hours(stay.started_at, at), _ZERO),
-                               verdict=verdict)
+    # Built directly rather than with dataclasses.replace: this runs once per scan ingested.
+    return StayFacts(stay.event_uuid, stay.office_id, stay.station_id, stay.holder_id,
+                     stay.step, stay.interval, stay.started_at, at, spent,
+                     max(calendar_hours(stay.started_at, at), _ZERO), verdict,
+                     stay.charged_before)
 
 
 def advance_stays(log: StayLog, before: DossierState, after: DossierState, event: EventFacts,
@@ -357,11 +384,17 @@ def _charge(log: StayLog, ended: StayFacts) -> StayLog:
     return StayLog(log.open, tuple(sorted(totals.items())))
 
 
+class StayReplay(NamedTuple):
+    state: DossierState
+    flags: dict[UUID, str | None]
+    stays: list[StayFacts]
+    log: StayLog
+
+
 def replay_stays(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[PlanStep],
-                 working_hours: WorkingHours,
-                 ) -> tuple[DossierState, dict[UUID, str | None], list[StayFacts]]:
+                 working_hours: WorkingHours) -> StayReplay:
     """:func:`replay` with the dossier's stays: one per scan, in corrected-time order, the
-    last one open unless the file is closed."""
+    last one open unless the file is closed; and where the stay fold ends."""
     state = initial
     flags: dict[UUID, str | None] = {}
     log = StayLog()
@@ -374,4 +407,4 @@ def replay_stays(initial: DossierState, events: Iterable[EventFacts], plan: Sequ
             stays[-1] = ended
         stays.append(begun)
         state = after
-    return state, flags, stays
+    return StayReplay(state, flags, stays, log)

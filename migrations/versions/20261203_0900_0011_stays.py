@@ -65,10 +65,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_stay_dossier_id"), ["dossier_id"], unique=False)
         batch_op.create_index("ix_stay_office_started", ["office_id", "started_at"],
                               unique=False)
+    with op.batch_alter_table("dossier", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stay_position", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("step_charged_hours", sa.Numeric(precision=10, scale=2),
+                                      nullable=False, server_default="0"))
     backfill(op.get_bind())
+    with op.batch_alter_table("dossier", schema=None) as batch_op:
+        batch_op.alter_column("step_charged_hours", existing_type=sa.Numeric(10, 2),
+                              server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("dossier", schema=None) as batch_op:
+        batch_op.drop_column("step_charged_hours")
+        batch_op.drop_column("stay_position")
     with op.batch_alter_table("stay", schema=None) as batch_op:
         batch_op.drop_index("ix_stay_office_started")
         batch_op.drop_index(batch_op.f("ix_stay_dossier_id"))
@@ -80,7 +90,9 @@ def downgrade() -> None:
 _meta = sa.MetaData()
 _dossier = sa.Table("dossier", _meta, sa.Column("id", sa.Integer),
                     sa.Column("procedure_version_id", sa.Integer),
-                    sa.Column("receiving_office_id", sa.Integer))
+                    sa.Column("receiving_office_id", sa.Integer),
+                    sa.Column("stay_position", sa.Integer),
+                    sa.Column("step_charged_hours", sa.Numeric(10, 2)))
 _version = sa.Table("procedure_version", _meta, sa.Column("id", sa.Integer),
                     sa.Column("procedure_id", sa.Integer))
 _step = sa.Table("procedure_step", _meta, sa.Column("version_id", sa.Integer),
@@ -110,7 +122,9 @@ _stay = sa.Table(
 
 
 def backfill(connection: sa.Connection) -> int:
-    """Replay every dossier's events into its stays; returns how many stays were written."""
+    """Replay every dossier's events into its stays, and store where the stay fold ends on
+    the dossier (``stay_position``, ``step_charged_hours``); returns how many stays were
+    written."""
     from app.offices.models import Station, StationKind
     from app.procedures.operations import PlanStep
     from app.tracking.models import ScanAction
@@ -151,13 +165,16 @@ def backfill(connection: sa.Connection) -> int:
                 station=stations[row.station_id], actor_id=row.actor_id,
                 destination_office_id=row.destination_office_id))
         rows: list[dict[str, Any]] = []
+        logs: list[dict[str, Any]] = []
         for dossier in batch:
             calendar = calendars[dossier.receiving_office_id]
-            _, _, stays = replay_stays(
+            replayed = replay_stays(
                 initial_state(), events.get(dossier.id, ()),
                 plans.get(dossier.procedure_version_id, ()),
                 working_hours_fn(_constant(calendar)))
-            for stay in stays:
+            logs.append({"_id": dossier.id, "_position": replayed.log.open_position,
+                         "_charged": replayed.log.charged_to(replayed.state.plan_position)})
+            for stay in replayed.stays:
                 step = stay.step
                 rows.append({
                     "dossier_id": dossier.id, "event_uuid": stay.event_uuid,
@@ -174,6 +191,11 @@ def backfill(connection: sa.Connection) -> int:
         if rows:
             connection.execute(sa.insert(_stay), rows)
             written += len(rows)
+        if logs:
+            connection.execute(
+                sa.update(_dossier).where(_dossier.c.id == sa.bindparam("_id"))
+                .values(stay_position=sa.bindparam("_position"),
+                        step_charged_hours=sa.bindparam("_charged")), logs)
     return written
 
 
