@@ -517,7 +517,7 @@ def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
                      else f"kind:{step.station_kind.name if step.station_kind else ''}")
             station_tally[where or ""][0] += 1
             station_tally[where or ""][1] += hit is not None
-            giver = _holder_before(plan, scanned, step.position)
+            giver = _holder_before(scanned, step.position)
             if giver is not None:
                 staff_tally[giver][0] += 1
                 staff_tally[giver][1] += hit is not None
@@ -528,7 +528,7 @@ def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
     return rows
 
 
-def _holder_before(plan: Sequence[Any], scanned: dict[int, Any], position: int) -> str | None:
+def _holder_before(scanned: dict[int, Any], position: int) -> str | None:
     """Who held the file at the last scanned step before ``position``."""
     earlier = [p for p in scanned if p < position]
     if not earlier:

@@ -383,7 +383,7 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     _write_stay_log(dossier, replayed.log, replayed.state)
     db.session.flush()
     db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
-    _insert_stays([_stay_row(dossier, stay) for stay in replayed.stays])
+    _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
     return replayed.flags
 
 
@@ -406,49 +406,49 @@ def _stay_row(dossier: Dossier, stay: fold.StayFacts) -> dict[str, Any]:
 
 
 _STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
-
-
-def _insert_stays(rows: Sequence[dict[str, Any]]) -> None:
-    """Write stays in one statement (on PostgreSQL one array per column, as the events)."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_unnest_insert(_STAYS, _STAY_COLUMNS, connection.dialect),
-                           _unnest_params(_STAYS, _STAY_COLUMNS, connection.dialect, rows))
-    else:
-        connection.execute(sa.insert(_STAYS), list(rows))
-
-
 _STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
+_CLOSE_KEYS = ("dossier_id", *_STAY_ENDS)
 
 
-def _close_stays(ended: Sequence[dict[str, Any]]) -> None:
-    """End the stored open stays of these dossiers (``dossier_id`` and the end's fields), in
-    one statement. Run before the new stays are written: they are open too."""
-    if not ended:
+def _write_stays(ended: Sequence[dict[str, Any]], begun: Sequence[dict[str, Any]]) -> None:
+    """End the stored open stays of some dossiers (``ended``: ``dossier_id`` and the end's
+    fields) and write new stays (``begun``), the open stays ended first: the new ones are
+    open too. On PostgreSQL one statement whatever the batch, one array per column as for
+    the events (a data-modifying ``WITH`` sees the table as it was, never the new rows)."""
+    if not (ended or begun):
         return
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_unnest_close(connection.dialect),
-                           _unnest_params(_STAYS, ("dossier_id", *_STAY_ENDS),
-                                          connection.dialect, ended))
-    else:
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        params: dict[str, list[Any]] = {}
+        if ended:
+            params |= {f"c_{key}": values for key, values in _unnest_params(
+                _STAYS, _CLOSE_KEYS, dialect, ended).items()}
+        if begun:
+            params |= _unnest_params(_STAYS, _STAY_COLUMNS, dialect, begun)
+        connection.execute(_stays_statement(dialect, bool(ended), bool(begun)), params)
+        return
+    if ended:
         connection.execute(
             sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
                                     _STAYS.c.ended_at.is_(None))
             .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
             [{f"_{key}": value for key, value in row.items()} for row in ended])
+    if begun:
+        connection.execute(sa.insert(_STAYS), list(begun))
 
 
 @functools.cache
-def _unnest_close(dialect: sa.Dialect) -> sa.TextClause:
-    keys = ("dossier_id", *_STAY_ENDS)
-    arrays = ", ".join(f"CAST(:{key} AS {_STAYS.c[key].type.compile(dialect)}[])"
-                       for key in keys)
+def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextClause:
+    arrays = ", ".join(f"CAST(:c_{key} AS {_STAYS.c[key].type.compile(dialect)}[])"
+                       for key in _CLOSE_KEYS)
     sets = ", ".join(f"{key} = v.{key}" for key in _STAY_ENDS)
-    return sa.text(f"UPDATE stay SET {sets} FROM unnest({arrays}) AS v({', '.join(keys)}) "
-                   "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL")
+    update = (f"UPDATE stay SET {sets} FROM unnest({arrays}) AS v({', '.join(_CLOSE_KEYS)}) "
+              "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL")
+    if not insert:
+        return sa.text(update)
+    text = _unnest_insert(_STAYS, _STAY_COLUMNS, dialect).text
+    return sa.text(f"WITH closed AS ({update}) {text}" if close else text)
 
 
 def _stay_log(dossier: Dossier, state: fold.DossierState,
@@ -575,8 +575,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             _write_state(dossier, current, calendar)
             _write_stay_log(dossier, log, current)
     _insert_events(everything)
-    _close_stays(ended)
-    _insert_stays(list(begun.values()))
+    _write_stays(ended, list(begun.values()))
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
