@@ -5,13 +5,14 @@ Generation (deterministic, ``--seed``): 50 offices of one province, four station
 (desk, department, leader, return), six procedures with step plans by station kind (1 to 15
 working days). Each dossier of 2025 is received at a random working instant and moves step by
 step; each step takes its budget times a log-normal factor (median 0.75, so about one step in
-five runs over), 8% of dossiers get a supplement request at the department (1% a second one),
-2% a fee request, 3% a scan at an off-plan station (the archive); dossiers received near the
-year's end are still in progress. The events are folded by the app's own fold
-(:func:`app.tracking.state.replay_stays`) into exactly the dossier state and stays the ingest
-would store — whatever order events arrive in, the fold stores the same (tests/test_stays.py),
-so late arrivals need no simulation here. Then ``COPY`` into ``dossier``, ``scan_event`` and
-``stay``.
+five runs over); half of the files pass between two specialists of the department, 8% get a
+supplement request there (1% a second one), 2% a fee request, 3% a scan at an off-plan
+station (the archive); the result waits for the citizen at the return counter; dossiers
+received near the year's end are still in progress (about 6.7 scans per dossier). The events
+are folded by the app's own fold (:func:`app.tracking.state.replay_stays`) into exactly the
+dossier state and stays the ingest would store — whatever order events arrive in, the fold
+stores the same (tests/test_stays.py), so late arrivals need no simulation here. Then ``COPY``
+into ``dossier``, ``scan_event`` and ``stay``.
 
 Measurement runs in a fresh process (``--measure``), so that its peak RSS is the report's:
 each report is run 3 times and the best time kept.
@@ -276,11 +277,16 @@ def scan_plan(rng: random.Random, calendar: Any, start: dt.datetime, plan: Any,
     for step in plan[1:]:
         station = stations[step.station_kind.name]
         budget = float(step.budget_hours)
+        events.append((at, A.TRANSFER_IN, station, user_id))
         if step.station_kind.name == "RETURN":
+            # The result waits for the citizen (not processing time).
+            at = later(at, 12)
             events.append((at, A.RETURNED, station, user_id))
             break
-        events.append((at, A.TRANSFER_IN, station, user_id))
         if step.station_kind.name == "DEPARTMENT":
+            if rng.random() < 0.5:  # handed to a second specialist of the department
+                at = later(at, budget / 2)
+                events.append((at, A.TRANSFER_IN, station, user_id))
             for _ in range(2 if rng.random() < 0.01 else 1 if rng.random() < 0.08 else 0):
                 at = later(at, budget / 3)
                 events.append((at, A.REQUEST_SUPPLEMENT, station, user_id))
@@ -353,7 +359,7 @@ def main() -> None:
     finally:
         if not a.keep_db:
             with psycopg.connect(f"{a.pg}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{a.db_name}"')
+                conn.execute(f'DROP DATABASE IF EXISTS "{a.db_name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
