@@ -38,7 +38,7 @@ import datetime as dt
 import decimal
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,17 +113,6 @@ def rate(part: int, total: int) -> float | None:
     return round(part * 100 / total, 2) if total else None
 
 
-def _stats(values: Iterable[float], prefix: str) -> dict[str, float | None]:
-    ordered = sorted(values)
-    if not ordered:
-        return {f"mean_{prefix}hours": None, f"median_{prefix}hours": None,
-                f"p90_{prefix}hours": None, f"max_{prefix}hours": None}
-    return {f"mean_{prefix}hours": round(sum(ordered) / len(ordered), 2),
-            f"median_{prefix}hours": round(percentile(ordered, 0.5), 2),
-            f"p90_{prefix}hours": round(percentile(ordered, 0.9), 2),
-            f"max_{prefix}hours": round(ordered[-1], 2)}
-
-
 def _owned(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
     """Dossiers the caller's offices own, of the procedure asked for."""
     where: list[sa.ColumnElement[bool]] = []
@@ -157,49 +146,130 @@ _DWELL_FIGURES = ["count", "open", "mean_hours", "median_hours", "p90_hours", "m
                   "max_calendar_hours", "over_budget_hours"]
 
 
+_DIMENSIONS: dict[str, Any] = {
+    "procedure": Procedure.code, "step_position": Stay.plan_position, "step": Stay.step_name,
+    "office": Office.code, "station": Station.code, "staff": User.username,
+    "staff_name": User.full_name}
+
+
 def dwell(query: ReportQuery) -> Table:
-    """Time spent per step, station, procedure, staff member or office (module docstring)."""
-    at = query.at
+    """Time spent per step, station, procedure, staff member or office (module docstring).
+
+    On PostgreSQL the figures are aggregated in SQL (``percentile_cont``), the ages of the
+    stays open at the period end, which need the office calendars, computed here and passed
+    in as arrays; elsewhere the same figures are computed here from the stays' hours.
+    """
     keys = _DWELL_KEYS[query.by] if query.by else []
-    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.budget_hours, Stay.started_at,
-                      Stay.ended_at, Stay.working_hours, Stay.calendar_hours,
-                      Dossier.receiving_office_id, Procedure.code.label("procedure"),
-                      Stay.step_name.label("step"), Office.code.label("office"),
-                      Station.code.label("station"), User.username.label("staff"),
-                      User.full_name.label("staff_name"))
+    ages = _open_ages(query)
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = _dwell_in_sql(query, keys, ages)
+    else:
+        rows = _dwell_here(query, keys, ages)
+    rows.sort(key=lambda r: (-r["over_budget_hours"], *(str(r[k]) for k in keys)))
+    return Table(keys + _DWELL_FIGURES, rows)
+
+
+def _processing_stays(query: ReportQuery, *columns: Any) -> sa.Select[Any]:
+    """The processing stays that ended in the period or were open at its end."""
+    return (sa.select(*columns).select_from(Stay)
             .join(Dossier, Dossier.id == Stay.dossier_id)
             .join(Procedure, Procedure.id == Stay.procedure_id)
             .join(Office, Office.id == Stay.office_id)
             .join(Station, Station.id == Stay.station_id)
             .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.interval == fold.PROCESSING, Stay.started_at < at,
+            .where(Stay.interval == fold.PROCESSING, Stay.started_at < query.at,
                    sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
                    *_stays_in_scope(query)))
+
+
+def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
+    """Working and calendar hours, at the period end, of the stays still open then."""
+    at = query.at
+    stmt = _processing_stays(query, Stay.id, Stay.started_at, Dossier.receiving_office_id) \
+        .where(sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at))
+    return {row.id: (_hours(calendar_of(row.receiving_office_id).working_time_between(
+                row.started_at, at)), _hours(at - row.started_at))
+            for row in db.session.execute(stmt)}
+
+
+def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any],
+             over: float) -> dict[str, Any]:
+    """``working`` and ``wall``: mean, median, p90 and max, unrounded (in that order)."""
+    names = ("mean", "median", "p90", "max")
+    return ({"count": count, "open": still}
+            | {f"{n}_hours": _round(v) for n, v in zip(names, working, strict=True)}
+            | {f"{n}_calendar_hours": _round(v) for n, v in zip(names, wall, strict=True)}
+            | {"over_budget_hours": round(over, 2)})
+
+
+def _summary(values: list[float]) -> tuple[float, float, float, float]:
+    ordered = sorted(values)
+    return (sum(ordered) / len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9),
+            ordered[-1])
+
+
+def _dwell_here(query: ReportQuery, keys: list[str],
+                ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+    stmt = _processing_stays(query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.id,
+                             Stay.dossier_id, Stay.plan_position, Stay.budget_hours,
+                             Stay.working_hours, Stay.calendar_hours)
     groups: dict[tuple[Any, ...], list[tuple[float, float, bool]]] = defaultdict(list)
-    spent: dict[tuple[Any, ...], dict[tuple[int, int], list[Any]]] = defaultdict(dict)
+    spent: dict[tuple[Any, ...], dict[tuple[int, int], list[float]]] = defaultdict(dict)
     for row in db.session.execute(stmt):
-        if row.ended_at is not None and row.ended_at <= at:
-            hours, wall, still = float(row.working_hours), float(row.calendar_hours), False
-        else:
-            hours = _hours(calendar_of(row.receiving_office_id).working_time_between(
-                row.started_at, at))
-            wall, still = _hours(at - row.started_at), True
-        key = tuple(row.plan_position if k == "step_position" else getattr(row, k)
-                    for k in keys)
-        groups[key].append((hours, wall, still))
+        age = ages.get(row.id)
+        hours, wall = age if age else (float(row.working_hours), float(row.calendar_hours))
+        key = tuple(getattr(row, k) for k in keys)
+        groups[key].append((hours, wall, age is not None))
         if row.plan_position is not None and row.budget_hours is not None:
             step = spent[key].setdefault((row.dossier_id, row.plan_position),
                                          [0.0, float(row.budget_hours)])
             step[0] += hours
-    rows = []
-    for key, values in groups.items():
-        over = sum(max(total - budget, 0.0) for total, budget in spent[key].values())
-        rows.append(dict(zip(keys, key, strict=True)) | {
-            "count": len(values), "open": sum(1 for v in values if v[2])}
-            | _stats((v[0] for v in values), "") | _stats((v[1] for v in values), "calendar_")
-            | {"over_budget_hours": round(over, 2)})
-    rows.sort(key=lambda r: (-r["over_budget_hours"], *(str(r[k]) for k in keys)))
-    return Table(keys + _DWELL_FIGURES, rows)
+    return [dict(zip(keys, key, strict=True)) | _figures(
+                len(values), sum(1 for v in values if v[2]), _summary([v[0] for v in values]),
+                _summary([v[1] for v in values]),
+                sum(max(total - budget, 0.0) for total, budget in spent[key].values()))
+            for key, values in groups.items()]
+
+
+def _dwell_in_sql(query: ReportQuery, keys: list[str],
+                  ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ids = list(ages)
+    opened = sa.func.unnest(
+        sa.bindparam("age_ids", ids, type_=ARRAY(sa.Integer)),
+        sa.bindparam("age_hours", [ages[i][0] for i in ids], type_=ARRAY(sa.Float)),
+        sa.bindparam("age_walls", [ages[i][1] for i in ids], type_=ARRAY(sa.Float)),
+    ).table_valued("id", "hours", "wall").render_derived(name="ages")
+    base = (_processing_stays(
+        query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.dossier_id, Stay.plan_position,
+        sa.cast(Stay.budget_hours, sa.Float).label("budget"),
+        sa.func.coalesce(opened.c.hours, sa.cast(Stay.working_hours, sa.Float)).label("h"),
+        sa.func.coalesce(opened.c.wall, sa.cast(Stay.calendar_hours, sa.Float)).label("w"),
+        opened.c.id.is_not(None).label("o"))
+        .outerjoin(opened, opened.c.id == Stay.id).subquery())
+    b = base.c
+    group = [b[k] for k in keys]
+
+    def summary(column: Any) -> list[Any]:
+        return [sa.func.avg(column), sa.func.percentile_cont(0.5).within_group(column),
+                sa.func.percentile_cont(0.9).within_group(column), sa.func.max(column)]
+
+    figures = db.session.execute(
+        sa.select(*group, sa.func.count(), sa.func.count(sa.case((b.o, 1))), *summary(b.h),
+                  *summary(b.w)).group_by(*group)).all()
+    steps = (sa.select(*group, sa.func.greatest(sa.func.sum(b.h) - sa.func.max(b.budget), 0)
+                       .label("over"))
+             .where(b.budget.is_not(None))
+             .group_by(*group, b.dossier_id, b.plan_position).subquery())
+    over = {tuple(row[:-1]): float(row[-1] or 0) for row in db.session.execute(
+        sa.select(*(steps.c[k] for k in keys), sa.func.sum(steps.c.over))
+        .group_by(*(steps.c[k] for k in keys)))}
+    n = len(keys)
+    return [dict(zip(keys, row[:n], strict=True))
+            | _figures(row[n], row[n + 1], row[n + 2:n + 6], row[n + 6:n + 10],
+                       over.get(tuple(row[:n]), 0.0))
+            for row in figures if row[n]]
 
 
 # --- on time ----------------------------------------------------------------------------------
