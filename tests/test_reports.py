@@ -96,6 +96,24 @@ def test_ontime_766_counts_in_progress_dossiers_and_two_supplements_as_late(
         "mean_resolution_hours": 8.83}]
 
 
+def test_ontime_766_judges_at_the_period_end_and_ignores_an_apologys_new_date(
+        client, office, week):
+    # E: received Fri 6 Nov 08:00 (due Mon 9 Nov 08:00), result Mon 10:00, after the period:
+    # at its end (Sat 00:00) E was in progress and within its time: on time.
+    e = intake(client, office, nov(6, 8))
+    post(client, office, e["tracking_number"], [
+        (nov(6, 9), "TUPHAP", None), (nov(9, 10), "LEADER", "result_ready")])
+    # An apology moves D's appointment to 2030; indicator 2.1 keeps the first one: still late.
+    response = client.post(f"/api/v1/dossiers/{week['D']['code']}/apology",
+                           json={"reason": "Chờ xác minh",
+                                 "new_due_at": "2030-01-07T16:00:00+07:00"},
+                           headers=office.headers("leader"))
+    assert response.status_code == 201, response.get_json()
+    assert get(client, office, "ontime") == [{
+        "formula": "766", "total": 5, "early": 0, "on_time": 2, "late": 3, "rate": 40.0,
+        "mean_resolution_hours": 8.83}]
+
+
 def test_ontime_resolved_counts_only_what_was_resolved(client, office, week):
     rows = get(client, office, "ontime", formula="resolved", by="office")
     assert rows == [{"office": office.code, "formula": "resolved", "total": 3, "early": 2,

@@ -294,64 +294,163 @@ _ONTIME_FIGURES = ["formula", "total", "early", "on_time", "late", "rate",
                    "mean_resolution_hours"]
 
 
+@dataclass
+class _Tally:
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    taken: float = 0.0  # working hours of processing, over the resolved dossiers
+    resolved: int = 0
+
+
 def ontime(query: ReportQuery) -> Table:
     """On-time rates under the named formula, per office, procedure or month; per-step
-    verdicts with ``by=step`` (module docstring)."""
+    verdicts with ``by=step`` (module docstring).
+
+    On PostgreSQL the dossiers are counted in SQL: every one for ``resolved`` (its verdict
+    needs only its appointment and end), and for ``766`` those that nothing has happened to
+    since the period end and that no apology moved (their stored state is the period end's);
+    the others are judged one by one (:func:`app.tracking.queries.verdict_766`), as every
+    dossier is elsewhere. Indicator 2.2 sums each resolved dossier's processing stays.
+    """
     if query.by == "step":
         return _step_verdicts(query)
     keys = _ONTIME_KEYS[query.by] if query.by else []
-    tz = _zone()
-    periods = (_months(query.start, query.end, tz) if query.by == "month"
+    periods = (_months(query.start, query.end, _zone()) if query.by == "month"
                else [("", query.start, query.end)])
+    in_sql = db.session.get_bind().dialect.name == "postgresql"
     rows = []
     for month, start, end in periods:
         at = min(end, query.now)
-        counts: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for dossier, office, procedure in _period_dossiers(query, start, at):
+        tallies: dict[tuple[Any, ...], _Tally] = defaultdict(_Tally)
+        if in_sql:
+            _tally_in_sql(query, keys, month, start, at, tallies)
+        for dossier, office, procedure, taken in _period_dossiers(query, start, at, in_sql):
             key = tuple({"office": office, "procedure": procedure, "month": month}[k]
                         for k in keys)
-            row = counts.setdefault(key, {"early": 0, "on_time": 0, "late": 0, "taken": []})
-            calendar = calendar_of(dossier.receiving_office_id)
+            tally = tallies[key]
             resolved = (dossier.finished_at is not None and start <= dossier.finished_at < at
                         and dossier.status in _RESOLVED)
-            if resolved:
-                assert dossier.finished_at is not None
-                row["taken"].append(_hours(calendar.working_time_between(
-                    dossier.received_at, dossier.finished_at)) - float(dossier.paused_hours))
+            if resolved and not in_sql:
+                tally.resolved += 1
+                tally.taken += float(taken or 0)
+            calendar = calendar_of(dossier.receiving_office_id)
             if query.formula == "766":
                 verdict = queries.verdict_766(dossier, calendar, at)
             elif resolved:
                 verdict = queries.dossier_verdict(dossier, calendar, at, 0)
             else:
                 continue
-            row[verdict] += 1
-        for key, row in counts.items():
-            total = row["early"] + row["on_time"] + row["late"]
-            if not total:
-                continue
-            taken = row["taken"]
-            rows.append(dict(zip(keys, key, strict=True)) | {
-                "formula": query.formula, "total": total, "early": row["early"],
-                "on_time": row["early"] + row["on_time"], "late": row["late"],
-                "rate": rate(row["early"] + row["on_time"], total),
-                "mean_resolution_hours": round(sum(taken) / len(taken), 2) if taken else None})
+            setattr(tally, verdict, getattr(tally, verdict) + 1)
+        for key, t in tallies.items():
+            total = t.early + t.on_time + t.late
+            if total:
+                rows.append(dict(zip(keys, key, strict=True)) | {
+                    "formula": query.formula, "total": total, "early": t.early,
+                    "on_time": t.early + t.on_time, "late": t.late,
+                    "rate": rate(t.early + t.on_time, total),
+                    "mean_resolution_hours": (round(t.taken / t.resolved, 2) if t.resolved
+                                              else None)})
     rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
     return Table(keys + _ONTIME_FIGURES, rows)
 
 
-def _period_dossiers(query: ReportQuery, start: dt.datetime,
-                     at: dt.datetime) -> Sequence[tuple[Dossier, str, str]]:
+def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
+                 *columns: Any) -> sa.Select[Any]:
     """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
-    the resolved formula keeps the first), with their office's and procedure's codes."""
-    stmt = (sa.select(Dossier, Office.code, Procedure.code)
+    the resolved formula keeps the first), with their processing hours."""
+    taken = (sa.select(Stay.dossier_id, sa.func.sum(Stay.working_hours).label("hours"))
+             .where(Stay.interval == fold.PROCESSING).group_by(Stay.dossier_id).subquery())
+    return (sa.select(*columns, taken.c.hours)
+            .select_from(Dossier)
             .join(Office, Office.id == Dossier.receiving_office_id)
             .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
             .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .outerjoin(taken, taken.c.dossier_id == Dossier.id)
             .where(Dossier.received_at < at,
                    sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at >= start),
-                   *_owned(query))
-            .order_by(Dossier.id))
-    return [tuple(row) for row in db.session.execute(stmt)]  # type: ignore[misc]
+                   *_owned(query)))
+
+
+def _apologised() -> sa.Exists:
+    return sa.exists().where(DossierNotice.dossier_id == Dossier.id,
+                             DossierNotice.kind == NoticeKind.APOLOGY)
+
+
+def _stored_state_holds(at: dt.datetime) -> sa.ColumnElement[bool]:
+    """Nothing happened after ``at`` and no apology moved the appointment: the stored state
+    is the one at ``at``, and ``due_at`` the first appointment moved by the waits."""
+    return sa.and_(Dossier.last_event_at <= at, ~_apologised())
+
+
+def _period_dossiers(query: ReportQuery, start: dt.datetime, at: dt.datetime,
+                     only_unsettled: bool) -> Sequence[tuple[Any, ...]]:
+    """The period's dossiers to judge one by one, with their office's and procedure's codes
+    and processing hours; with ``only_unsettled``, the 766 ones :func:`_tally_in_sql` left."""
+    stmt = _period_base(query, start, at, Dossier, Office.code, Procedure.code)
+    if only_unsettled:
+        if query.formula != "766":
+            return []
+        stmt = stmt.where(sa.or_(Dossier.last_event_at.is_(None),
+                                 ~_stored_state_holds(at)))
+    return [tuple(row) for row in db.session.execute(stmt.order_by(Dossier.id))]
+
+
+def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.datetime,
+                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> None:
+    """Count the period's dossiers in SQL (PostgreSQL; see :func:`ontime`)."""
+    dims: list[Any] = [{"office": Office.code, "procedure": Procedure.code,
+             "month": sa.literal(month)}[k].label(k) for k in keys]
+    resolved = sa.and_(Dossier.finished_at >= start, Dossier.finished_at < at,
+                       Dossier.status.in_(_RESOLVED))
+    base = _period_base(query, start, at, *dims, Dossier.status, Dossier.finished_at,
+                        Dossier.due_at, Dossier.paused_since, Dossier.supplement_count,
+                        resolved.label("resolved"),
+                        sa.func.timezone(Office.timezone, Dossier.finished_at).label("end_local"),
+                        sa.func.timezone(Office.timezone, Dossier.due_at).label("due_local"))
+    if query.formula == "766":
+        base = base.where(_stored_state_holds(at))
+    b = base.subquery()
+    group = [b.c[k] for k in keys]
+    late: sa.ColumnElement[bool]
+    counted: sa.ColumnElement[bool]
+    early: sa.ColumnElement[bool]
+    if query.formula == "766":
+        late = sa.or_(b.c.supplement_count > 1,
+                      sa.func.coalesce(b.c.finished_at, b.c.paused_since, at) > b.c.due_at)
+        counted = sa.true()
+        early = sa.false()
+    else:
+        late = b.c.finished_at > b.c.due_at
+        counted = b.c.resolved
+        early = sa.cast(b.c.end_local, sa.Date) < sa.cast(b.c.due_local, sa.Date)
+    stmt = (sa.select(*group, sa.func.count(), sa.func.count(sa.case((late, 1))),
+                      sa.func.count(sa.case((sa.and_(~late, early), 1))),
+                      sa.func.count(sa.case((b.c.resolved, 1))),
+                      sa.func.coalesce(sa.func.sum(sa.case((b.c.resolved, b.c.hours))), 0))
+            .where(counted).group_by(*group))
+    n = len(keys)
+    for row in db.session.execute(stmt):
+        if not row[n]:
+            continue
+        tally = tallies[tuple(row[:n])]
+        tally.late += row[n + 1]
+        tally.early += row[n + 2]
+        tally.on_time += row[n] - row[n + 1] - row[n + 2]
+        tally.resolved += row[n + 3]
+        tally.taken += float(row[n + 4])
+    if query.formula == "766":
+        # The resolved dossiers judged one by one count towards indicator 2.2 here.
+        rest = _period_base(query, start, at, *dims).where(
+            resolved, sa.or_(Dossier.last_event_at.is_(None), ~_stored_state_holds(at))).subquery()
+        for row in db.session.execute(
+                sa.select(*(rest.c[k] for k in keys), sa.func.count(),
+                          sa.func.coalesce(sa.func.sum(rest.c.hours), 0))
+                .group_by(*(rest.c[k] for k in keys))):
+            if row[n]:
+                tally = tallies[tuple(row[:n])]
+                tally.resolved += row[n]
+                tally.taken += float(row[n + 1])
 
 
 def _step_verdicts(query: ReportQuery) -> Table:
