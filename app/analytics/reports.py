@@ -359,14 +359,15 @@ def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
                  *columns: Any) -> sa.Select[Any]:
     """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
     the resolved formula keeps the first), with their processing hours."""
-    taken = (sa.select(Stay.dossier_id, sa.func.sum(Stay.working_hours).label("hours"))
-             .where(Stay.interval == fold.PROCESSING).group_by(Stay.dossier_id).subquery())
-    return (sa.select(*columns, taken.c.hours)
+    # Per dossier through its index: an office-month reads only its dossiers' stays.
+    taken = (sa.select(sa.func.sum(Stay.working_hours))
+             .where(Stay.dossier_id == Dossier.id, Stay.interval == fold.PROCESSING)
+             .scalar_subquery())
+    return (sa.select(*columns, taken.label("hours"))
             .select_from(Dossier)
             .join(Office, Office.id == Dossier.receiving_office_id)
             .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
             .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-            .outerjoin(taken, taken.c.dossier_id == Dossier.id)
             .where(Dossier.received_at < at,
                    sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at >= start),
                    *_owned(query)))
