@@ -206,7 +206,8 @@ class Stay(Base):
     """
 
     __tablename__ = "stay"
-    __table_args__ = (sa.Index("ix_stay_office_started", "office_id", "started_at"),)
+    # An office's stays of a period: those ended in it, and those still open (NULL).
+    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),)
 
     id: Mapped[intpk]
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)

@@ -63,7 +63,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("stay", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stay_dossier_id"), ["dossier_id"], unique=False)
-        batch_op.create_index("ix_stay_office_started", ["office_id", "started_at"],
+        batch_op.create_index("ix_stay_office_ended", ["office_id", "ended_at"],
                               unique=False)
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stay_position", sa.Integer(), nullable=True))
@@ -80,7 +80,7 @@ def downgrade() -> None:
         batch_op.drop_column("step_charged_hours")
         batch_op.drop_column("stay_position")
     with op.batch_alter_table("stay", schema=None) as batch_op:
-        batch_op.drop_index("ix_stay_office_started")
+        batch_op.drop_index("ix_stay_office_ended")
         batch_op.drop_index(batch_op.f("ix_stay_dossier_id"))
     op.drop_table("stay")
 
