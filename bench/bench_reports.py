@@ -9,7 +9,7 @@ five runs over); half of the files pass between two specialists of the departmen
 supplement request there (1% a second one), 2% a fee request, 3% a scan at an off-plan
 station (the archive); the result waits for the citizen at the return counter; dossiers
 received near the year's end are still in progress (about 6.7 scans per dossier). The events
-are folded by the app's own fold (:func:`app.tracking.state.replay_stays`) into exactly the
+are folded by the app's own fold (:func:`app.tracking.stays.replay_stays`) into exactly the
 dossier state and stays the ingest would store — whatever order events arrive in, the fold
 stores the same (tests/test_stays.py), so late arrivals need no simulation here. Then ``COPY``
 into ``dossier``, ``scan_event`` and ``stay``.
@@ -158,7 +158,8 @@ def working_days(calendar: Any) -> list[dt.date]:
 def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]:
     """Fold and COPY the dossiers, events and stays; returns their counts."""
     from app.tracking.operations import initial_state, moved_due_at, working_hours_fn
-    from app.tracking.state import EventFacts, replay_stays
+    from app.tracking.state import EventFacts
+    from app.tracking.stays import replay_stays
 
     rng = random.Random(a.seed)
     calendar = ref["calendar"]

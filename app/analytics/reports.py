@@ -51,7 +51,7 @@ from app.offices.models import Office, Station
 from app.offices.operations import calendar_of
 from app.procedures.models import Procedure, ProcedureVersion
 from app.procedures.operations import plan_of
-from app.tracking import queries
+from app.tracking import queries, stays
 from app.tracking import state as fold
 from app.tracking.models import (
     Dossier,
@@ -177,7 +177,7 @@ def _processing_stays(query: ReportQuery, *columns: Any) -> sa.Select[Any]:
             .join(Office, Office.id == Stay.office_id)
             .join(Station, Station.id == Stay.station_id)
             .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.interval == fold.PROCESSING, Stay.started_at < query.at,
+            .where(Stay.interval == stays.PROCESSING, Stay.started_at < query.at,
                    sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
                    *_stays_in_scope(query)))
 
@@ -361,7 +361,7 @@ def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
     the resolved formula keeps the first), with their processing hours."""
     # Per dossier through its index: an office-month reads only its dossiers' stays.
     taken = (sa.select(sa.func.sum(Stay.working_hours))
-             .where(Stay.dossier_id == Dossier.id, Stay.interval == fold.PROCESSING)
+             .where(Stay.dossier_id == Dossier.id, Stay.interval == stays.PROCESSING)
              .scalar_subquery())
     return (sa.select(*columns, taken.label("hours"))
             .select_from(Dossier)
@@ -460,7 +460,7 @@ def _step_verdicts(query: ReportQuery) -> Table:
     stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.step_name, Stay.verdict,
                       Stay.ended_at, Procedure.code.label("procedure"))
             .join(Procedure, Procedure.id == Stay.procedure_id)
-            .where(Stay.interval == fold.PROCESSING, Stay.verdict.is_not(None),
+            .where(Stay.interval == stays.PROCESSING, Stay.verdict.is_not(None),
                    Stay.ended_at >= query.start, Stay.ended_at < at, *_stays_in_scope(query))
             .order_by(Stay.ended_at))
     last: dict[tuple[int, int], Any] = {}
@@ -469,14 +469,14 @@ def _step_verdicts(query: ReportQuery) -> Table:
     counts: dict[tuple[Any, ...], dict[str, int]] = {}
     for row in last.values():
         key = (row.procedure, row.plan_position, row.step_name)
-        counts.setdefault(key, {fold.EARLY: 0, fold.ON_TIME: 0, fold.LATE: 0})[row.verdict] += 1
+        counts.setdefault(key, {stays.EARLY: 0, stays.ON_TIME: 0, stays.LATE: 0})[row.verdict] += 1
     rows = []
     for key, c in sorted(counts.items()):
         total = sum(c.values())
         rows.append(dict(zip(keys, key, strict=True)) | {
-            "formula": "step", "total": total, "early": c[fold.EARLY],
-            "on_time": c[fold.EARLY] + c[fold.ON_TIME], "late": c[fold.LATE],
-            "rate": rate(c[fold.EARLY] + c[fold.ON_TIME], total),
+            "formula": "step", "total": total, "early": c[stays.EARLY],
+            "on_time": c[stays.EARLY] + c[stays.ON_TIME], "late": c[stays.LATE],
+            "rate": rate(c[stays.EARLY] + c[stays.ON_TIME], total),
             "mean_resolution_hours": None})
     return Table(keys + _ONTIME_FIGURES, rows)
 
@@ -604,7 +604,7 @@ def _overdue_scans(query: ReportQuery) -> list[dict[str, Any]]:
             .join(Dossier, Dossier.id == Stay.dossier_id)
             .join(Station, Station.id == Stay.station_id)
             .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.interval == fold.PROCESSING, Stay.budget_hours.is_not(None),
+            .where(Stay.interval == stays.PROCESSING, Stay.budget_hours.is_not(None),
                    Stay.started_at < at,
                    sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
                    *_stays_in_scope(query))
@@ -663,11 +663,11 @@ def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     station_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     staff_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for stays in by_dossier.values():
-        plan = plan_of(stays[0].procedure_version_id)
+    for history in by_dossier.values():
+        plan = plan_of(history[0].procedure_version_id)
         scanned: dict[int, Any] = {}
         reached = 0
-        for stay in stays:
+        for stay in history:
             position = stay.plan_position
             skipped = [s for s in plan if reached < s.position < position
                        and s.position not in scanned]

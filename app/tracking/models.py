@@ -134,7 +134,7 @@ class Dossier(Base):
     returned_at: Mapped[dt.datetime | None]
     # The office a ``send`` handed the file to and that has not handed it back (derived).
     sent_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
-    # Where the stay fold stands (app.tracking.state.StayLog), so that a scan closes the open
+    # Where the stay fold stands (app.tracking.stays.StayLog), so that a scan closes the open
     # stay without reading it: the plan step it is charged to (or interrupted), and the
     # working hours charged to the current plan step before it.
     stay_position: Mapped[int | None]
@@ -199,7 +199,7 @@ class ScanEvent(Base):
 class Stay(Base):
     """The file's stay at a station: from the scan that began it to the next scan of the file
     (``ended_at`` NULL: it is there still). Derived from the scan events by the stay fold
-    (:func:`app.tracking.state.advance_stays`), kept by the ingest alongside the dossier's
+    (:func:`app.tracking.stays.advance_stays`), kept by the ingest alongside the dossier's
     state and rewritten whole when a late event replays the dossier, so reports are SQL
     aggregates. Hours are working hours on the dossier's office calendar, except
     ``calendar_hours``; an open stay has none yet (its age is measured when it is read).
@@ -222,7 +222,7 @@ class Stay(Base):
     plan_position: Mapped[int | None]
     step_name: Mapped[str | None] = mapped_column(sa.String(200))
     budget_hours: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(10, 2))
-    # processing | supplement | payment | pickup | closed (app.tracking.state.INTERVAL_LABELS)
+    # processing | supplement | payment | pickup | closed (app.tracking.stays.INTERVAL_LABELS)
     interval: Mapped[str] = mapped_column(sa.String(16))
     started_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]

@@ -31,6 +31,7 @@ from app.procedures.models import ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of, procedure_name
 from app.tracking import scope
 from app.tracking import state as fold
+from app.tracking import stays as stay_fold
 from app.tracking.codes import (
     BadReference,
     ScannedRef,
@@ -374,7 +375,7 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
     plan = plan_of(dossier.procedure_version_id)
-    replayed = fold.replay_stays(initial_state(), map(event_facts, events), plan,
+    replayed = stay_fold.replay_stays(initial_state(), map(event_facts, events), plan,
                                  working_hours_fn(calendar))
     for event in events:
         if event.flag != replayed.flags[event.uuid]:
@@ -392,7 +393,7 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
 _STAYS = cast(sa.Table, Stay.__table__)
 
 
-def _stay_row(dossier: Dossier, stay: fold.StayFacts) -> dict[str, Any]:
+def _stay_row(dossier: Dossier, stay: stay_fold.StayFacts) -> dict[str, Any]:
     step = stay.step
     return {"dossier_id": dossier.id, "event_uuid": stay.event_uuid,
             "procedure_id": procedure_name(dossier.procedure_version_id).id,
@@ -452,13 +453,13 @@ def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextC
 
 
 def _stay_log(dossier: Dossier, state: fold.DossierState,
-              plan: Sequence[PlanStep]) -> fold.StayLog:
+              plan: Sequence[PlanStep]) -> stay_fold.StayLog:
     assert dossier.last_event_uuid is not None
-    return fold.StayLog.resume(state, plan, dossier.stay_position, dossier.step_charged_hours,
+    return stay_fold.StayLog.resume(state, plan, dossier.stay_position, dossier.step_charged_hours,
                                dossier.last_event_uuid)
 
 
-def _write_stay_log(dossier: Dossier, log: fold.StayLog, state: fold.DossierState) -> None:
+def _write_stay_log(dossier: Dossier, log: stay_fold.StayLog, state: fold.DossierState) -> None:
     dossier.stay_position = log.open_position
     charged = log.charged_to(state.plan_position)
     if charged != dossier.step_charged_hours:
@@ -559,11 +560,11 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             hours = working_hours_fn(calendar)
             plan = plan_of(dossier.procedure_version_id)
             log = (_stay_log(dossier, current, plan) if key is not None
-                   else fold.StayLog())
+                   else stay_fold.StayLog())
             for event in ordered:
                 facts = event_facts(event)
                 after, event.flag = fold.apply_event(current, facts, plan, hours)
-                log, done, stay = fold.advance_stays(log, current, after, facts, event.flag,
+                log, done, stay = stay_fold.advance_stays(log, current, after, facts, event.flag,
                                                      plan, hours)
                 if done is not None and done.event_uuid in begun:
                     begun[done.event_uuid] = _stay_row(dossier, done)

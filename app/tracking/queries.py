@@ -15,8 +15,9 @@ from app.offices.operations import calendar_of
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking import operations as ops
 from app.tracking import state as fold
+from app.tracking import stays as stay_fold
 from app.tracking.models import Dossier, ScanEvent
-from app.tracking.state import (  # noqa: F401  (re-exported: the read side's names)
+from app.tracking.stays import (  # noqa: F401  (re-exported: the read side's names)
     APPROACHING,
     CLOSED,
     EARLY,
@@ -83,7 +84,7 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
     """
     events = _events(dossier)
     plan = plan_of(dossier.procedure_version_id)
-    stays = fold.replay_stays(ops.initial_state(), map(ops.event_facts, events), plan,
+    stays = stay_fold.replay_stays(ops.initial_state(), map(ops.event_facts, events), plan,
                               _hours(calendar)).stays
     steps: list[TimelineStep] = []
     for event, stay in zip(events, stays, strict=True):
@@ -92,7 +93,7 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
         verdict = stay.verdict
         if stay.charged and left_at is None:
             assert stay.step is not None
-            verdict = fold.step_verdict(
+            verdict = stay_fold.step_verdict(
                 stay.charged_before + decimal.Decimal(spent.total_seconds()) / 3600,
                 stay.step.budget_hours, False)
         prev = steps[-1].event if steps else None

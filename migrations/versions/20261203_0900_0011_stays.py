@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-03 09:00:00
 
 The ingest keeps the ``stay`` table from now on; existing dossiers get theirs here, by the
-same fold (:func:`app.tracking.state.replay_stays`) over their recorded events, read with
+same fold (:func:`app.tracking.stays.replay_stays`) over their recorded events, read with
 plain SQL in batches of dossiers so that memory stays flat whatever the table's size.
 """
 
@@ -129,7 +129,8 @@ def backfill(connection: sa.Connection) -> int:
     from app.procedures.operations import PlanStep
     from app.tracking.models import ScanAction
     from app.tracking.operations import initial_state, working_hours_fn
-    from app.tracking.state import EventFacts, replay_stays
+    from app.tracking.state import EventFacts
+    from app.tracking.stays import replay_stays
     from app.worktime import OfficeHours, WorkCalendar
 
     stations = {row.id: Station(id=row.id, office_id=row.office_id, kind=StationKind[row.kind])
