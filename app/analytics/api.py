@@ -209,7 +209,9 @@ def ontime(query: ReportParams) -> ResponseReturnValue:
 @spec(query=ReportParams, responses={200: TriageOut}, security=_SUPERVISORS, errors=(403, 404))
 def triage(query: ReportParams) -> ResponseReturnValue:
     """Dossiers in progress: within, approaching or past their appointment, and those that
-    need an apology letter (Mẫu 04)."""
+    need an apology letter (Mẫu 04).
+
+    Judged now: the period (from, to) does not apply."""
     return _answer("triage", query)
 
 

@@ -502,7 +502,8 @@ def triage(query: ReportQuery) -> Table:
     appointment are fewer than the budgets of the plan steps it has not reached: it cannot
     make it if each step takes its budget. An apology moves the appointment (``due_at``), so
     a dossier apologised for is judged against the new one, and needs another only if that
-    one is missed too. ``apologies`` counts those issued. Ordered by the hours left.
+    one is missed too. ``apologies`` counts those issued. Ordered by the hours left. Judged
+    now: the period does not apply, the office and procedure filters do.
     """
     now = query.now
     threshold = current_app.config["APPROACHING_DUE_HOURS"]
