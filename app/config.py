@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
     # Working hours a file may spend in transit (after a ``send``, before its next scan) before
     # it is reported overdue: half a working day, so a morning send is received by the evening.
     "TRANSIT_ALERT_HOURS": 4,
+    # The missed-scans report lists a dossier in progress without a scan for this many
+    # working days (app.analytics.reports.missed).
+    "MISSED_SCAN_DAYS": 3,
     # Reference data read on every scan (office hours, calendar overrides, procedure names) is
     # read once per this many seconds per server process.
     "CACHE_SECONDS": 60,

@@ -81,6 +81,10 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
     # Files in transit: any staff, each seeing those of its own offices (others: an empty list).
     ("GET", "/api/v1/transits", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
+    # Reports: supervisors and admins, each within its scope (tests/test_reports.py).
+    **{("GET", f"/api/v1/reports/{name}", ""):
+       (401, 401, 403, 403, 403, 403, 200, 200, 403, 403)
+       for name in ("dwell", "ontime", "triage", "missed")},
     # Public: a token, even a revoked one, changes nothing.
     ("GET", "/api/v1/lookup/<code>", ""):
         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),

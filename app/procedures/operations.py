@@ -69,6 +69,7 @@ def plan_of(version_id: int) -> tuple[PlanStep, ...]:
 
 @dataclass(frozen=True)
 class ProcedureName:
+    id: int
     code: str
     name: str
 
@@ -78,10 +79,10 @@ def procedure_name(version_id: int) -> ProcedureName:
     (:func:`app.db.cached_for`): scan feedback shows them, and the ingest loads no procedure."""
 
     def load() -> ProcedureName:
-        code, name = db.session.execute(
-            sa.select(Procedure.code, Procedure.name).join(ProcedureVersion)
+        row = db.session.execute(
+            sa.select(Procedure.id, Procedure.code, Procedure.name).join(ProcedureVersion)
             .where(ProcedureVersion.id == version_id)).one()
-        return ProcedureName(code, name)
+        return ProcedureName(row.id, row.code, row.name)
 
     return cached_for("procedure_name", version_id, load)
 

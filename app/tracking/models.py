@@ -138,6 +138,11 @@ class Dossier(Base):
     in_transit_since: Mapped[dt.datetime | None] = mapped_column(index=True)
     transit_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
     transit_to_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
+    # Where the stay fold stands (app.tracking.stays.StayLog), so that a scan closes the open
+    # stay without reading it: the plan step it is charged to (or interrupted), and the
+    # working hours charged to the current plan step before it.
+    stay_position: Mapped[int | None]
+    step_charged_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -196,6 +201,51 @@ class ScanEvent(Base):
 
     def __repr__(self) -> str:
         return f"<ScanEvent {self.uuid} {self.action.name}>"
+
+
+class Stay(Base):
+    """The file's stay at a station: from the scan that began it to the next scan of the file
+    (``ended_at`` NULL: it is there still). Derived from the scan events by the stay fold
+    (:func:`app.tracking.stays.advance_stays`), kept by the ingest alongside the dossier's
+    state and rewritten whole when a late event replays the dossier, so reports are SQL
+    aggregates. Hours are working hours on the dossier's office calendar, except
+    ``calendar_hours``; an open stay has none yet (its age is measured when it is read).
+    """
+
+    __tablename__ = "stay"
+    # An office's stays of a period: those ended in it, and those still open (NULL).
+    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),)
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
+    # The scan that began the stay.
+    event_uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    # Denormalized from the dossier's procedure version, for grouping.
+    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id"))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
+    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # The plan step the stay is charged to (or, for a wait, the step it interrupted).
+    plan_position: Mapped[int | None]
+    step_name: Mapped[str | None] = mapped_column(sa.String(200))
+    budget_hours: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    # processing | supplement | payment | pickup | closed (app.tracking.stays.INTERVAL_LABELS)
+    interval: Mapped[str] = mapped_column(sa.String(16))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    working_hours: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    calendar_hours: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    # Working hours of the stay with the dossier's clock paused (a wait for the citizen).
+    paused_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
+    # Mẫu 05 verdict on the step's time charged up to the end of this stay (closed
+    # processing stays with a plan step only): early | on_time | late.
+    verdict: Mapped[str | None] = mapped_column(sa.String(16))
+
+    dossier: Mapped[Dossier] = relationship()
+    station: Mapped[Station] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Stay {self.dossier_id} {self.station_id} {self.started_at.isoformat()}>"
 
 
 class RefusedScan(Base):

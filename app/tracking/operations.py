@@ -28,9 +28,10 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
-from app.procedures.operations import plan_of
+from app.procedures.operations import PlanStep, plan_of, procedure_name
 from app.tracking import scope
 from app.tracking import state as fold
+from app.tracking import stays as stay_fold
 from app.tracking.codes import (
     BadReference,
     ScannedRef,
@@ -47,6 +48,7 @@ from app.tracking.models import (
     NoticeKind,
     ScanAction,
     ScanEvent,
+    Stay,
 )
 from app.worktime import WorkCalendar
 
@@ -285,7 +287,8 @@ def _check_appointment(req: IntakeCommand, received_at: dt.datetime) -> None:
 
 # --- state ------------------------------------------------------------------------------------
 
-def _read_state(d: Dossier) -> fold.DossierState:
+def read_state(d: Dossier) -> fold.DossierState:
+    """The dossier's state as the fold last stored it."""
     return fold.DossierState(
         status=d.status, station_id=d.current_station_id, holder_id=d.current_holder_id,
         plan_position=d.plan_position, paused_since=d.paused_since,
@@ -375,18 +378,101 @@ def event_facts(e: ScanEvent) -> fold.EventFacts:
 
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
-    """Replay every event of the dossier, store the state and each event's flag; return them."""
+    """Replay every event of the dossier, store the state, each event's flag and the dossier's
+    stays (rewritten whole); return the flags."""
     calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
     plan = plan_of(dossier.procedure_version_id)
-    final, flags = fold.replay(initial_state(), map(event_facts, events), plan,
-                               working_hours_fn(calendar))
+    replayed = stay_fold.replay_stays(initial_state(), map(event_facts, events), plan,
+                                 working_hours_fn(calendar))
     for event in events:
-        if event.flag != flags[event.uuid]:
-            event.flag = flags[event.uuid]
-    _write_state(dossier, final, calendar)
-    return flags
+        if event.flag != replayed.flags[event.uuid]:
+            event.flag = replayed.flags[event.uuid]
+    _write_state(dossier, replayed.state, calendar)
+    _write_stay_log(dossier, replayed.log, replayed.state)
+    db.session.flush()
+    db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
+    _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
+    return replayed.flags
+
+
+# --- stays ------------------------------------------------------------------------------------
+
+_STAYS = cast(sa.Table, Stay.__table__)
+
+
+def _stay_row(dossier: Dossier, stay: stay_fold.StayFacts) -> dict[str, Any]:
+    step = stay.step
+    return {"dossier_id": dossier.id, "event_uuid": stay.event_uuid,
+            "procedure_id": procedure_name(dossier.procedure_version_id).id,
+            "office_id": stay.office_id, "station_id": stay.station_id,
+            "holder_id": stay.holder_id, "plan_position": step.position if step else None,
+            "step_name": step.name if step else None,
+            "budget_hours": step.budget_hours if step else None, "interval": stay.interval,
+            "started_at": stay.started_at, "ended_at": stay.ended_at,
+            "working_hours": stay.working_hours, "calendar_hours": stay.calendar_hours,
+            "paused_hours": stay.paused_hours, "verdict": stay.verdict}
+
+
+_STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
+_STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
+_CLOSE_KEYS = ("dossier_id", *_STAY_ENDS)
+
+
+def _write_stays(ended: Sequence[dict[str, Any]], begun: Sequence[dict[str, Any]]) -> None:
+    """End the stored open stays of some dossiers (``ended``: ``dossier_id`` and the end's
+    fields) and write new stays (``begun``), the open stays ended first: the new ones are
+    open too. On PostgreSQL one statement whatever the batch, one array per column as for
+    the events (a data-modifying ``WITH`` sees the table as it was, never the new rows)."""
+    if not (ended or begun):
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        params: dict[str, list[Any]] = {}
+        if ended:
+            params |= {f"c_{key}": values for key, values in _unnest_params(
+                _STAYS, _CLOSE_KEYS, dialect, ended).items()}
+        if begun:
+            params |= _unnest_params(_STAYS, _STAY_COLUMNS, dialect, begun)
+        connection.execute(_stays_statement(dialect, bool(ended), bool(begun)), params)
+        return
+    if ended:
+        connection.execute(
+            sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
+                                    _STAYS.c.ended_at.is_(None))
+            .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
+            [{f"_{key}": value for key, value in row.items()} for row in ended])
+    if begun:
+        connection.execute(sa.insert(_STAYS), list(begun))
+
+
+@functools.cache
+def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextClause:
+    arrays = ", ".join(f"CAST(:c_{key} AS {_STAYS.c[key].type.compile(dialect)}[])"
+                       for key in _CLOSE_KEYS)
+    sets = ", ".join(f"{key} = v.{key}" for key in _STAY_ENDS)
+    update = (f"UPDATE stay SET {sets} FROM unnest({arrays}) AS v({', '.join(_CLOSE_KEYS)}) "
+              "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL")
+    if not insert:
+        return sa.text(update)
+    text = _unnest_insert(_STAYS, _STAY_COLUMNS, dialect).text
+    return sa.text(f"WITH closed AS ({update}) {text}" if close else text)
+
+
+def _stay_log(dossier: Dossier, state: fold.DossierState,
+              plan: Sequence[PlanStep]) -> stay_fold.StayLog:
+    assert dossier.last_event_uuid is not None
+    return stay_fold.StayLog.resume(state, plan, dossier.stay_position, dossier.step_charged_hours,
+                               dossier.last_event_uuid)
+
+
+def _write_stay_log(dossier: Dossier, log: stay_fold.StayLog, state: fold.DossierState) -> None:
+    dossier.stay_position = log.open_position
+    charged = log.charged_to(state.plan_position)
+    if charged != dossier.step_charged_hours:
+        dossier.step_charged_hours = charged
 
 
 _EVENTS = cast(sa.Table, ScanEvent.__table__)
@@ -421,9 +507,11 @@ def _insert_events(events: Sequence[ScanEvent]) -> None:
     if len(rows) == 1:
         written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
     elif postgres:
-        columns = _unnest_columns(connection.dialect)
-        written = len(connection.execute(_unnest_insert(connection.dialect), {
-            key: [convert(row[key]) for row in rows] for key, convert in columns}).all())
+        keys = tuple(_EVENT_COLUMNS)
+        written = len(connection.execute(
+            _unnest_insert(_EVENTS, keys, connection.dialect,
+                           "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"),
+            _unnest_params(_EVENTS, keys, connection.dialect, rows)).all())
     else:
         written = connection.execute(insert, rows).rowcount
     if written != len(events):
@@ -432,19 +520,28 @@ def _insert_events(events: Sequence[ScanEvent]) -> None:
 
 
 @functools.cache
-def _unnest_columns(dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
-    """Each column of scan_event with its bind processor (enum names, UTC times)."""
-    return [(key, _EVENTS.c[key].type.bind_processor(dialect) or (lambda value: value))
-            for key in _EVENT_COLUMNS]
+def _unnest_columns(table: sa.Table, keys: tuple[str, ...],
+                    dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
+    """Each of the table's ``keys`` with its bind processor (enum names, UTC times)."""
+    return [(key, table.c[key].type.bind_processor(dialect) or (lambda value: value))
+            for key in keys]
 
 
 @functools.cache
-def _unnest_insert(dialect: sa.Dialect) -> sa.TextClause:
-    names = ", ".join(_EVENTS.c[key].name for key in _EVENT_COLUMNS)
-    arrays = ", ".join(f"CAST(:{key} AS {_EVENTS.c[key].type.compile(dialect)}[])"
-                       for key in _EVENT_COLUMNS)
-    return sa.text(f"INSERT INTO {_EVENTS.name} ({names}) SELECT * FROM unnest({arrays}) "
-                   "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
+def _unnest_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
+                   suffix: str = "") -> sa.TextClause:
+    """``INSERT`` of one array per column through ``unnest`` (PostgreSQL)."""
+    names = ", ".join(table.c[key].name for key in keys)
+    arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect)}[])"
+                       for key in keys)
+    return sa.text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+                   f"{suffix}")
+
+
+def _unnest_params(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
+                   rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {key: [convert(row[key]) for row in rows]
+            for key, convert in _unnest_columns(table, keys, dialect)}
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
@@ -457,11 +554,13 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
+    begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
+    ended: list[dict[str, Any]] = []  # the stored open stays this batch ended
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
             everything.extend(ordered)
-            current = _read_state(dossier)
+            current = read_state(dossier)
             key = current.order_key
             if key is not None and (ordered[0].corrected_at, ordered[0].uuid) < key:
                 late.append((dossier, ordered))
@@ -469,10 +568,24 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             calendar = _calendar_of(dossier)
             hours = working_hours_fn(calendar)
             plan = plan_of(dossier.procedure_version_id)
+            log = (_stay_log(dossier, current, plan) if key is not None
+                   else stay_fold.StayLog())
             for event in ordered:
-                current, event.flag = fold.apply_event(current, event_facts(event), plan, hours)
+                facts = event_facts(event)
+                after, event.flag = fold.apply_event(current, facts, plan, hours)
+                log, done, stay = stay_fold.advance_stays(log, current, after, facts, event.flag,
+                                                     plan, hours)
+                if done is not None and done.event_uuid in begun:
+                    begun[done.event_uuid] = _stay_row(dossier, done)
+                elif done is not None:
+                    ended.append({"dossier_id": dossier.id}
+                                 | {key: getattr(done, key) for key in _STAY_ENDS})
+                begun[stay.event_uuid] = _stay_row(dossier, stay)
+                current = after
             _write_state(dossier, current, calendar)
+            _write_stay_log(dossier, log, current)
     _insert_events(everything)
+    _write_stays(ended, list(begun.values()))
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:

@@ -4,6 +4,7 @@ transit and on-time verdicts."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -16,28 +17,27 @@ from app.offices.operations import calendar_of
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking import operations as ops
 from app.tracking import state as fold
-from app.tracking.models import Dossier, DossierStatus, ScanAction, ScanEvent
-from app.tracking.state import AFTER_CLOSE, plan_match
+from app.tracking import stays as stay_fold
+from app.tracking.models import Dossier, ScanAction, ScanEvent
+from app.tracking.stays import (  # noqa: F401  (re-exported: the read side's names)
+    APPROACHING,
+    CLOSED,
+    EARLY,
+    INTERVAL_LABELS,
+    LATE,
+    ON_TIME,
+    PAYMENT,
+    PICKUP,
+    PROCESSING,
+    SUPPLEMENT,
+    TRANSIT,
+    WITHIN,
+    step_verdict,
+)
 from app.worktime import WorkCalendar
 
-EARLY, ON_TIME, LATE = "early", "on_time", "late"
-WITHIN, APPROACHING = "within", "approaching"
 VERDICT_LABELS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá hạn",
                   WITHIN: "Trong hạn", APPROACHING: "Sắp đến hạn"}
-
-
-# What the time between one handoff and the next was: processing charged to a plan step, a
-# wait for the citizen (no budget: the clock is paused), the result awaiting pickup (processing
-# has ended), the file on its way after a ``send`` (between hands: charged to no step), or
-# nothing (the file was closed).
-PROCESSING, SUPPLEMENT, PAYMENT, PICKUP, TRANSIT, CLOSED = (
-    "processing", "supplement", "payment", "pickup", "transit", "closed")
-INTERVAL_LABELS = {PROCESSING: "Đang xử lý", SUPPLEMENT: "Chờ bổ sung hồ sơ",
-                   PAYMENT: "Chờ thực hiện nghĩa vụ tài chính", PICKUP: "Chờ trả kết quả",
-                   TRANSIT: "Đang chuyển", CLOSED: "Kết thúc"}
-_WAITS = {DossierStatus.SUPPLEMENT_REQUESTED: SUPPLEMENT,
-          DossierStatus.FINANCIAL_OBLIGATION: PAYMENT, DossierStatus.PROCESSED: PICKUP}
-_RESUMES = (ScanAction.SUPPLEMENT_RECEIVED, ScanAction.PAYMENT_RECEIVED)
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,6 @@ class TimelineStep:
     charged: dt.timedelta = dt.timedelta(0)
 
 
-def step_verdict(spent: dt.timedelta, budget_hours: float, finished: bool) -> str:
-    """Mẫu 05's rule, to the minute: spent < budget early, = on time, > late."""
-    spent_min = round(spent.total_seconds() / 60)
-    budget_min = round(budget_hours * 60)
-    if spent_min > budget_min:
-        return LATE
-    if not finished:
-        return WITHIN
-    return EARLY if spent_min < budget_min else ON_TIME
-
-
 def _events(dossier: Dossier, until: dt.datetime | None = None) -> list[ScanEvent]:
     """The dossier's events (stations and actors loaded) in corrected-time order."""
     stmt = dossier.events.select().options(
@@ -106,42 +95,24 @@ def timeline(dossier: Dossier, calendar: WorkCalendar, now: dt.datetime) -> list
     own at that point of the plan.
     """
     events = _events(dossier)
-    # Scans after the file was closed are shown but do not end anybody's step.
-    counted = [e for e in events if e.flag != AFTER_CLOSE]
-    following = {a.id: b for a, b in zip(counted, counted[1:], strict=False)}
     plan = plan_of(dossier.procedure_version_id)
-    by_position = {step.position: step for step in plan}
-    hours = _hours(calendar)
-    state = ops.initial_state()
-    charged_so_far: dict[int, dt.timedelta] = {}
+    stays = stay_fold.replay_stays(ops.initial_state(), map(ops.event_facts, events), plan,
+                                   _hours(calendar)).stays
     steps: list[TimelineStep] = []
-    for event in events:
-        before = state
-        state, _ = fold.apply_event(state, ops.event_facts(event), plan, hours)
-        nxt = following.get(event.id)
-        plan_step = plan_match(plan, before.plan_position, event.station)
-        ends_file = event.flag == AFTER_CLOSE or (nxt is None and dossier.status.closed)
-        left_at = nxt.corrected_at if nxt is not None else None
-        end = left_at or (event.corrected_at if ends_file else now)
-        spent = calendar.working_time_between(event.corrected_at, end)
-        interval = (CLOSED if ends_file else TRANSIT if state.in_transit_since is not None
-                    else _WAITS.get(state.status, PROCESSING))
-        verdict = None
-        charged = dt.timedelta(0)
-        if interval == PROCESSING:
-            if plan_step is None and event.action in _RESUMES:
-                plan_step = by_position.get(before.plan_position)
-            if plan_step is not None:
-                charged = spent
-                total = charged_so_far.get(plan_step.position, dt.timedelta(0)) + spent
-                charged_so_far[plan_step.position] = total
-                verdict = step_verdict(total, float(plan_step.budget_hours),
-                                       left_at is not None)
+    for event, stay in zip(events, stays, strict=True):
+        left_at = stay.ended_at if stay.interval != CLOSED else None
+        spent = calendar.working_time_between(event.corrected_at, left_at or stay.ended_at or now)
+        verdict = stay.verdict
+        if stay.charged and left_at is None:
+            assert stay.step is not None
+            verdict = stay_fold.step_verdict(
+                stay.charged_before + decimal.Decimal(spent.total_seconds()) / 3600,
+                stay.step.budget_hours, False)
         giver, receiver = handoff_parties(dossier, steps[-1].event if steps else None, event)
         steps.append(TimelineStep(
-            event=event, giver=giver, receiver=receiver, plan_step=plan_step,
+            event=event, giver=giver, receiver=receiver, plan_step=stay.step,
             arrived_at=event.corrected_at, left_at=left_at, spent=spent, verdict=verdict,
-            interval=interval, charged=charged))
+            interval=stay.interval, charged=spent if stay.charged else dt.timedelta(0)))
     return steps
 
 
@@ -215,10 +186,15 @@ def verdict_766(dossier: Dossier, calendar: WorkCalendar, period_end: dt.datetim
     Judged from the dossier's events up to ``period_end`` only, so a past period's verdict does
     not change with what happened after it.
     """
-    plan = plan_of(dossier.procedure_version_id)
-    state, _ = fold.replay(ops.initial_state(),
-                           map(ops.event_facts, _events(dossier, until=period_end)), plan,
-                           _hours(calendar))
+    if dossier.last_event_at is not None and dossier.last_event_at <= period_end:
+        # Nothing happened after the period end: the stored state is the replay's (reports
+        # judge thousands of dossiers, mostly of past periods, without a query each).
+        state = ops.read_state(dossier)
+    else:
+        plan = plan_of(dossier.procedure_version_id)
+        state, _ = fold.replay(ops.initial_state(),
+                               map(ops.event_facts, _events(dossier, until=period_end)), plan,
+                               _hours(calendar))
     if state.supplement_count > 1:
         return LATE
     due = ops.moved_due_at(dossier.base_due_at, state.paused_hours, calendar)

@@ -231,3 +231,4 @@ def replay(initial: DossierState, events: Iterable[EventFacts], plan: Sequence[P
     for event in sorted(events, key=lambda e: e.order_key):
         state, flags[event.uuid] = apply_event(state, event, plan, working_hours)
     return state, flags
+

@@ -1,0 +1,1 @@
+"""Supervisors' reports over stays and dossiers: dwell, on-time rates, triage, missed scans."""

@@ -1,0 +1,262 @@
+"""Reports for supervisors: ``GET /api/v1/reports/<report>`` and ``tracker report <report>``
+(thin: the queries live in :mod:`app.analytics.reports`).
+
+Scope: a supervisor or admin sees the dossiers and stays of its own office, a province-scoped
+one those of every office of the province (:attr:`app.auth.tokens.Principal.office_ids`);
+asking for an office outside that answers 403. The CLI is the operator's: every office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Literal
+
+import click
+from flask import Blueprint, Flask, Response
+from flask.cli import with_appcontext
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from app.analytics import reports
+from app.analytics.export import FORMATS, MEDIA_TYPES, Format, write_table
+from app.auth.models import Role
+from app.auth.tokens import current_principal
+from app.boundary import spec, staff
+from app.db import utcnow
+from app.errors import DomainError, Forbidden, ValidationError
+from app.offices.operations import get_office
+from app.procedures.operations import get_procedure_version
+from app.tracking.supervision import _BOUND_DOC, _bound
+
+bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
+
+DEFAULT_DAYS = 30
+ReportName = Literal["dwell", "ontime", "triage", "missed"]
+GroupBy = Literal["step", "station", "procedure", "staff", "office", "month"]
+ALLOWED_BY = {"dwell": reports.DWELL_BY, "ontime": reports.ONTIME_BY, "triage": (),
+              "missed": ()}
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.cli.add_command(report_cmd)
+
+
+_Bound = Annotated[dt.datetime | None, WithJsonSchema({"type": "string"})]
+
+
+class ReportParams(BaseModel):
+    """The period and filters every report takes."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    since: Annotated[_Bound, BeforeValidator(partial(_bound, end=False))] = Field(
+        None, alias="from", description=f"{_BOUND_DOC}; default {DEFAULT_DAYS} days ago")
+    until: Annotated[_Bound, BeforeValidator(partial(_bound, end=True))] = Field(
+        None, alias="to", description=f"{_BOUND_DOC} (a date includes that day); default now")
+    office: str | None = Field(None, max_length=32, description="An office's agency code")
+    procedure: str | None = Field(None, max_length=32, description="A procedure's code")
+    by: GroupBy | None = Field(None, description="dwell: step, station, procedure, staff, "
+                               "office; ontime: office, procedure, month, step")
+    formula: Literal["766", "resolved"] = "766"
+
+
+class DwellRow(BaseModel):
+    """Group keys (per ``by``) and the working-hour figures; open stays are counted with
+    their age at the period end."""
+
+    model_config = ConfigDict(extra="allow")
+    count: int
+    open: int
+    mean_hours: float | None
+    median_hours: float | None
+    p90_hours: float | None
+    max_hours: float | None
+    mean_calendar_hours: float | None
+    median_calendar_hours: float | None
+    p90_calendar_hours: float | None
+    max_calendar_hours: float | None
+    over_budget_hours: float
+
+
+class OntimeRow(BaseModel):
+    """Group keys (per ``by``), the formula's counts and rate (percent, 2 decimals)."""
+
+    model_config = ConfigDict(extra="allow")
+    formula: str
+    total: int
+    early: int
+    on_time: int = Field(description="early and on time")
+    late: int
+    rate: float | None
+    mean_resolution_hours: float | None = Field(description="Indicator 2.2")
+
+
+class TriageRow(BaseModel):
+    """A dossier in progress, without personal data."""
+
+    code: str
+    tracking_number: str
+    procedure: str
+    office: str
+    station: str | None
+    status: str
+    due_at: str
+    hours_left: float | None
+    remaining_budget_hours: float
+    triage: Literal["within", "approaching", "late"]
+    triage_label: str
+    needs_apology: bool
+    apologies: int
+
+
+class MissedRow(BaseModel):
+    """A probable missed scan (``kind``: off_plan, skipped_step, overdue_scan, silent,
+    overdue_transit) or a compliance figure (station_compliance, staff_compliance)."""
+
+    kind: str
+    code: str | None = None
+    station: str | None = None
+    at: str | None = None
+    step: str | None = None
+    hours: float | None = None
+    budget_hours: float | None = None
+    staff: str | None = None
+    key: str | None = None
+    expected: int | None = None
+    scanned: int | None = None
+    rate: float | None = None
+
+
+class DwellOut(BaseModel):
+    rows: list[DwellRow]
+
+
+class OntimeOut(BaseModel):
+    rows: list[OntimeRow]
+
+
+class TriageOut(BaseModel):
+    rows: list[TriageRow]
+
+
+class MissedOut(BaseModel):
+    rows: list[MissedRow]
+
+
+def build_query(name: str, params: ReportParams, offices: frozenset[int] | None,
+                now: dt.datetime) -> reports.ReportQuery:
+    """The report's query from its parameters, within ``offices`` (``None``: all).
+
+    :raises ValidationError: a grouping the report has not, or a period ending before it
+        starts.
+    :raises NotFound: an unknown office or procedure.
+    :raises Forbidden: an office outside ``offices``.
+    """
+    if params.by is not None and params.by not in ALLOWED_BY[name]:
+        allowed = ", ".join(ALLOWED_BY[name]) or "none"
+        msg = f"the {name} report cannot be grouped by {params.by} (allowed: {allowed})"
+        raise ValidationError(msg, details=[{"field": "by", "type": "bad_group",
+                                             "message": msg}])
+    start = params.since or now - dt.timedelta(days=DEFAULT_DAYS)
+    end = params.until or now
+    if end <= start:
+        msg = "the period must end after it starts"
+        raise ValidationError(msg, details=[{"field": "to", "type": "bad_period",
+                                             "message": msg}])
+    if params.office is not None:
+        office = get_office(params.office.strip().upper())
+        if offices is not None and office.id not in offices:
+            raise Forbidden(f"office {office.code} is outside your scope")
+        offices = frozenset({office.id})
+    procedure_id = None
+    if params.procedure is not None:
+        procedure_id = get_procedure_version(params.procedure.strip()).procedure_id
+    return reports.ReportQuery(start=start, end=end, now=now, offices=offices,
+                               procedure_id=procedure_id, by=params.by,
+                               formula=params.formula)
+
+
+def _answer(name: str, params: ReportParams) -> ResponseReturnValue:
+    query = build_query(name, params, current_principal().office_ids, utcnow())
+    table = reports.REPORTS[name](query)
+    return Response(write_table(table.rows, table.columns, "json"),
+                    mimetype="application/json")
+
+
+_SUPERVISORS = staff((Role.SUPERVISOR, Role.ADMIN))
+
+
+@bp.get("/dwell")
+@spec(query=ReportParams, responses={200: DwellOut}, security=_SUPERVISORS, errors=(403, 404))
+def dwell(query: ReportParams) -> ResponseReturnValue:
+    """Dwell time per step, station, procedure, staff member or office, with the bottleneck
+    ranking (rows sorted by hours over budget)."""
+    return _answer("dwell", query)
+
+
+@bp.get("/ontime")
+@spec(query=ReportParams, responses={200: OntimeOut}, security=_SUPERVISORS, errors=(403, 404))
+def ontime(query: ReportParams) -> ResponseReturnValue:
+    """On-time rates under formula 766 or resolved, per office, procedure or month; per-step
+    verdicts with by=step."""
+    return _answer("ontime", query)
+
+
+@bp.get("/triage")
+@spec(query=ReportParams, responses={200: TriageOut}, security=_SUPERVISORS, errors=(403, 404))
+def triage(query: ReportParams) -> ResponseReturnValue:
+    """Dossiers in progress: within, approaching or past their appointment, and those that
+    need an apology letter (Mẫu 04).
+
+    Judged now: the period (from, to) does not apply."""
+    return _answer("triage", query)
+
+
+@bp.get("/missed")
+@spec(query=ReportParams, responses={200: MissedOut}, security=_SUPERVISORS, errors=(403, 404))
+def missed(query: ReportParams) -> ResponseReturnValue:
+    """Probable missed scans and the scan compliance per station and staff member."""
+    return _answer("missed", query)
+
+
+@click.command("report")
+@click.argument("name", type=click.Choice(list(reports.REPORTS)))
+@click.option("--from", "since", help="First day, YYYY-MM-DD (default: 30 days ago).")
+@click.option("--to", "until", help="Last day included, YYYY-MM-DD (default: now).")
+@click.option("--office", help="Only this office (agency code).")
+@click.option("--procedure", help="Only this procedure (code).")
+@click.option("--by", type=click.Choice(["step", "station", "procedure", "staff", "office",
+                                         "month"]))
+@click.option("--formula", type=click.Choice(["766", "resolved"]), default="766",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: standard output; xlsx needs a file).")
+@with_appcontext
+def report_cmd(name: str, since: str | None, until: str | None, office: str | None,
+               procedure: str | None, by: str | None, formula: str, fmt: Format,
+               out: Path | None) -> None:
+    """Print a report: dwell, ontime, triage or missed (JSON: an object with "rows")."""
+    from app.boundary import validate
+
+    try:
+        params = validate(ReportParams, {k: v for k, v in {
+            "from": since, "to": until, "office": office, "procedure": procedure, "by": by,
+            "formula": formula}.items() if v is not None})
+        query = build_query(name, params, None, utcnow())
+    except DomainError as exc:
+        raise click.UsageError(exc.message) from exc
+    table = reports.REPORTS[name](query)
+    data = write_table(table.rows, table.columns, fmt)
+    if out is not None:
+        out.write_bytes(data)
+        click.echo(f"{len(table.rows)} rows written to {out} ({MEDIA_TYPES[fmt]})")
+    elif fmt == "xlsx":
+        raise click.UsageError("xlsx needs --out FILE")
+    else:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+        click.echo()

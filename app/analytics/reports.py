@@ -1,0 +1,715 @@
+"""The reports (issue 10, points 2–5): read-only queries over ``stay`` and ``dossier``.
+
+Every report takes one :class:`ReportQuery` (the period, the caller's scope and the filters)
+and answers a :class:`Table`: rows of plain values with their column names, which the API
+answers as JSON and the CLI writes as JSON, CSV or XLSX (:mod:`app.analytics.export`).
+
+The period is ``[start, end)``; what is still open is measured at the period end, or now when
+the period has not ended yet (:attr:`ReportQuery.at`). Hours are working hours on the
+dossier's office calendar unless a column says ``calendar``.
+
+Formulas (also in the README, "Reports"):
+
+- **Dwell** (:func:`dwell`): the processing stays (time charged to a plan step or off-plan,
+  not the waits for the citizen nor the result's wait for pickup) that ended in the period or
+  were open at its end, the open ones with their age then. Per group: ``count``, ``open``,
+  mean, median, p90 (linear interpolation between closest ranks, as PostgreSQL's
+  ``percentile_cont``) and max, in working and calendar hours; ``over_budget_hours`` sums,
+  per dossier and plan step, the working hours beyond the step's budget: the bottleneck
+  ranking, rows sorted by it.
+- **On time, formula 766** (Decision 766/QĐ-TTg, indicator 2.1): the dossiers of the period,
+  finished in it or in progress at its end (received before the end, processing not ended
+  before the start), each judged by :func:`app.tracking.queries.verdict_766` at the period end;
+  ``rate`` = on time / total × 100, to 2 decimals.
+- **On time, formula resolved**: the dossiers whose processing ended in the period with a
+  result (status processed or returned), judged early / on time / late against their
+  appointment (:func:`app.tracking.queries.dossier_verdict`); ``rate`` = (early + on time) /
+  resolved × 100, to 2 decimals.
+- **Indicator 2.2** (``mean_resolution_hours`` on every on-time row): the mean working hours
+  from receipt to the end of processing, less the time waited for the citizen, over the
+  group's dossiers resolved in the period.
+- **Per-step verdicts** (on time ``by=step``): per dossier and plan step, the Mẫu 05 verdict
+  of the step's time against its budget (its last stay ending in the period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import User
+from app.db import db
+from app.offices.models import Office, Station
+from app.offices.operations import calendar_of
+from app.procedures.models import Procedure, ProcedureVersion
+from app.procedures.operations import plan_of
+from app.tracking import queries, stays
+from app.tracking import state as fold
+from app.tracking.models import (
+    Dossier,
+    DossierNotice,
+    DossierStatus,
+    NoticeKind,
+    ScanEvent,
+    Stay,
+)
+
+DWELL_BY = ("step", "station", "procedure", "staff", "office")
+ONTIME_BY = ("office", "procedure", "month", "step")
+FORMULAS = ("766", "resolved")
+_RESOLVED = (DossierStatus.PROCESSED, DossierStatus.RETURNED)
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a report is asked for: the period ``[start, end)``, the caller's offices
+    (``None``: every office) and the filters."""
+
+    start: dt.datetime
+    end: dt.datetime
+    now: dt.datetime
+    offices: frozenset[int] | None = None
+    procedure_id: int | None = None
+    by: str | None = None
+    formula: str = "766"
+
+    @property
+    def at(self) -> dt.datetime:
+        """The instant open stays and unfinished dossiers are measured at."""
+        return min(self.end, self.now)
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _hours(value: dt.timedelta) -> float:
+    return round(value.total_seconds() / 3600, 2)
+
+
+def _round(value: float | decimal.Decimal | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """``percentile_cont(p)`` of sorted values: linear interpolation between closest ranks."""
+    position = p * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rate(part: int, total: int) -> float | None:
+    return round(part * 100 / total, 2) if total else None
+
+
+def _owned(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
+    """Dossiers the caller's offices own, of the procedure asked for."""
+    where: list[sa.ColumnElement[bool]] = []
+    if query.offices is not None:
+        where.append(sa.or_(Dossier.receiving_office_id.in_(query.offices),
+                            Dossier.competent_office_id.in_(query.offices)))
+    if query.procedure_id is not None:
+        where.append(Dossier.procedure_version_id.in_(
+            sa.select(ProcedureVersion.id).where(
+                ProcedureVersion.procedure_id == query.procedure_id)))
+    return where
+
+
+def _stays_in_scope(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
+    """Stays at the caller's offices' stations, of the procedure asked for."""
+    where: list[sa.ColumnElement[bool]] = []
+    if query.offices is not None:
+        where.append(Stay.office_id.in_(query.offices))
+    if query.procedure_id is not None:
+        where.append(Stay.procedure_id == query.procedure_id)
+    return where
+
+
+# --- dwell ------------------------------------------------------------------------------------
+
+_DWELL_KEYS: dict[str, list[str]] = {
+    "step": ["procedure", "step_position", "step"], "station": ["office", "station"],
+    "procedure": ["procedure"], "staff": ["staff", "staff_name"], "office": ["office"]}
+_DWELL_FIGURES = ["count", "open", "mean_hours", "median_hours", "p90_hours", "max_hours",
+                  "mean_calendar_hours", "median_calendar_hours", "p90_calendar_hours",
+                  "max_calendar_hours", "over_budget_hours"]
+
+
+_DIMENSIONS: dict[str, Any] = {
+    "procedure": Procedure.code, "step_position": Stay.plan_position, "step": Stay.step_name,
+    "office": Office.code, "station": Station.code, "staff": User.username,
+    "staff_name": User.full_name}
+
+
+def dwell(query: ReportQuery) -> Table:
+    """Time spent per step, station, procedure, staff member or office (module docstring).
+
+    On PostgreSQL the figures are aggregated in SQL (``percentile_cont``), the ages of the
+    stays open at the period end, which need the office calendars, computed here and passed
+    in as arrays; elsewhere the same figures are computed here from the stays' hours.
+    """
+    keys = _DWELL_KEYS[query.by] if query.by else []
+    ages = _open_ages(query)
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = _dwell_in_sql(query, keys, ages)
+    else:
+        rows = _dwell_here(query, keys, ages)
+    rows.sort(key=lambda r: (-r["over_budget_hours"], *(str(r[k]) for k in keys)))
+    return Table(keys + _DWELL_FIGURES, rows)
+
+
+def _processing_stays(query: ReportQuery, *columns: Any) -> sa.Select[Any]:
+    """The processing stays that ended in the period or were open at its end."""
+    return (sa.select(*columns).select_from(Stay)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Procedure, Procedure.id == Stay.procedure_id)
+            .join(Office, Office.id == Stay.office_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.interval == stays.PROCESSING, Stay.started_at < query.at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
+                   *_stays_in_scope(query)))
+
+
+def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
+    """Working and calendar hours, at the period end, of the stays still open then."""
+    at = query.at
+    stmt = _processing_stays(query, Stay.id, Stay.started_at, Dossier.receiving_office_id) \
+        .where(sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at))
+    return {row.id: (_hours(calendar_of(row.receiving_office_id).working_time_between(
+                row.started_at, at)), _hours(at - row.started_at))
+            for row in db.session.execute(stmt)}
+
+
+def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any],
+             over: float) -> dict[str, Any]:
+    """``working`` and ``wall``: mean, median, p90 and max, unrounded (in that order)."""
+    names = ("mean", "median", "p90", "max")
+    return ({"count": count, "open": still}
+            | {f"{n}_hours": _round(v) for n, v in zip(names, working, strict=True)}
+            | {f"{n}_calendar_hours": _round(v) for n, v in zip(names, wall, strict=True)}
+            | {"over_budget_hours": round(over, 2)})
+
+
+def _summary(values: list[float]) -> tuple[float, float, float, float]:
+    ordered = sorted(values)
+    return (sum(ordered) / len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9),
+            ordered[-1])
+
+
+def _dwell_here(query: ReportQuery, keys: list[str],
+                ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+    stmt = _processing_stays(query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.id,
+                             Stay.dossier_id, Stay.plan_position, Stay.budget_hours,
+                             Stay.working_hours, Stay.calendar_hours)
+    groups: dict[tuple[Any, ...], list[tuple[float, float, bool]]] = defaultdict(list)
+    spent: dict[tuple[Any, ...], dict[tuple[int, int], list[float]]] = defaultdict(dict)
+    for row in db.session.execute(stmt):
+        age = ages.get(row.id)
+        hours, wall = age if age else (float(row.working_hours), float(row.calendar_hours))
+        key = tuple(getattr(row, k) for k in keys)
+        groups[key].append((hours, wall, age is not None))
+        if row.plan_position is not None and row.budget_hours is not None:
+            step = spent[key].setdefault((row.dossier_id, row.plan_position),
+                                         [0.0, float(row.budget_hours)])
+            step[0] += hours
+    return [dict(zip(keys, key, strict=True)) | _figures(
+                len(values), sum(1 for v in values if v[2]), _summary([v[0] for v in values]),
+                _summary([v[1] for v in values]),
+                sum(max(total - budget, 0.0) for total, budget in spent[key].values()))
+            for key, values in groups.items()]
+
+
+def _dwell_in_sql(query: ReportQuery, keys: list[str],
+                  ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ids = list(ages)
+    opened = sa.func.unnest(
+        sa.bindparam("age_ids", ids, type_=ARRAY(sa.Integer)),
+        sa.bindparam("age_hours", [ages[i][0] for i in ids], type_=ARRAY(sa.Float)),
+        sa.bindparam("age_walls", [ages[i][1] for i in ids], type_=ARRAY(sa.Float)),
+    ).table_valued("id", "hours", "wall").render_derived(name="ages")
+    base = (_processing_stays(
+        query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.dossier_id, Stay.plan_position,
+        sa.cast(Stay.budget_hours, sa.Float).label("budget"),
+        sa.func.coalesce(opened.c.hours, sa.cast(Stay.working_hours, sa.Float)).label("h"),
+        sa.func.coalesce(opened.c.wall, sa.cast(Stay.calendar_hours, sa.Float)).label("w"),
+        opened.c.id.is_not(None).label("o"))
+        .outerjoin(opened, opened.c.id == Stay.id).subquery())
+    b = base.c
+    group = [b[k] for k in keys]
+
+    def summary(column: Any) -> list[Any]:
+        return [sa.func.avg(column), sa.func.percentile_cont(0.5).within_group(column),
+                sa.func.percentile_cont(0.9).within_group(column), sa.func.max(column)]
+
+    figures = db.session.execute(
+        sa.select(*group, sa.func.count(), sa.func.count(sa.case((b.o, 1))), *summary(b.h),
+                  *summary(b.w)).group_by(*group)).all()
+    steps = (sa.select(*group, sa.func.greatest(sa.func.sum(b.h) - sa.func.max(b.budget), 0)
+                       .label("over"))
+             .where(b.budget.is_not(None))
+             .group_by(*group, b.dossier_id, b.plan_position).subquery())
+    over = {tuple(row[:-1]): float(row[-1] or 0) for row in db.session.execute(
+        sa.select(*(steps.c[k] for k in keys), sa.func.sum(steps.c.over))
+        .group_by(*(steps.c[k] for k in keys)))}
+    n = len(keys)
+    return [dict(zip(keys, row[:n], strict=True))
+            | _figures(row[n], row[n + 1], row[n + 2:n + 6], row[n + 6:n + 10],
+                       over.get(tuple(row[:n]), 0.0))
+            for row in figures if row[n]]
+
+
+# --- on time ----------------------------------------------------------------------------------
+
+def _months(start: dt.datetime, end: dt.datetime, tz: Any) -> list[tuple[str, dt.datetime,
+                                                                           dt.datetime]]:
+    """The calendar months (in ``tz``) the period spans, each cut to the period."""
+    out = []
+    local = start.astimezone(tz)
+    month = dt.datetime(local.year, local.month, 1, tzinfo=tz)
+    while month < end:
+        following = dt.datetime(month.year + month.month // 12, month.month % 12 + 1, 1,
+                                tzinfo=tz)
+        out.append((f"{month:%Y-%m}", max(month, start), min(following, end)))
+        month = following
+    return out
+
+
+_ONTIME_KEYS = {"office": ["office"], "procedure": ["procedure"], "month": ["month"],
+                "step": ["procedure", "step_position", "step"]}
+_ONTIME_FIGURES = ["formula", "total", "early", "on_time", "late", "rate",
+                   "mean_resolution_hours"]
+
+
+@dataclass
+class _Tally:
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    taken: float = 0.0  # working hours of processing, over the resolved dossiers
+    resolved: int = 0
+
+
+def ontime(query: ReportQuery) -> Table:
+    """On-time rates under the named formula, per office, procedure or month; per-step
+    verdicts with ``by=step`` (module docstring).
+
+    On PostgreSQL the dossiers are counted in SQL: every one for ``resolved`` (its verdict
+    needs only its appointment and end), and for ``766`` those that nothing has happened to
+    since the period end and that no apology moved (their stored state is the period end's);
+    the others are judged one by one (:func:`app.tracking.queries.verdict_766`), as every
+    dossier is elsewhere. Indicator 2.2 sums each resolved dossier's processing stays.
+    """
+    if query.by == "step":
+        return _step_verdicts(query)
+    keys = _ONTIME_KEYS[query.by] if query.by else []
+    periods = (_months(query.start, query.end, _zone()) if query.by == "month"
+               else [("", query.start, query.end)])
+    in_sql = db.session.get_bind().dialect.name == "postgresql"
+    rows = []
+    for month, start, end in periods:
+        at = min(end, query.now)
+        tallies: dict[tuple[Any, ...], _Tally] = defaultdict(_Tally)
+        if in_sql:
+            _tally_in_sql(query, keys, month, start, at, tallies)
+        for dossier, office, procedure, taken in _period_dossiers(query, start, at, in_sql):
+            key = tuple({"office": office, "procedure": procedure, "month": month}[k]
+                        for k in keys)
+            tally = tallies[key]
+            resolved = (dossier.finished_at is not None and start <= dossier.finished_at < at
+                        and dossier.status in _RESOLVED)
+            if resolved and not in_sql:
+                tally.resolved += 1
+                tally.taken += float(taken or 0)
+            calendar = calendar_of(dossier.receiving_office_id)
+            if query.formula == "766":
+                verdict = queries.verdict_766(dossier, calendar, at)
+            elif resolved:
+                verdict = queries.dossier_verdict(dossier, calendar, at, 0)
+            else:
+                continue
+            setattr(tally, verdict, getattr(tally, verdict) + 1)
+        for key, t in tallies.items():
+            total = t.early + t.on_time + t.late
+            if total:
+                rows.append(dict(zip(keys, key, strict=True)) | {
+                    "formula": query.formula, "total": total, "early": t.early,
+                    "on_time": t.early + t.on_time, "late": t.late,
+                    "rate": rate(t.early + t.on_time, total),
+                    "mean_resolution_hours": (round(t.taken / t.resolved, 2) if t.resolved
+                                              else None)})
+    rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
+    return Table(keys + _ONTIME_FIGURES, rows)
+
+
+def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
+                 *columns: Any) -> sa.Select[Any]:
+    """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
+    the resolved formula keeps the first), with their processing hours."""
+    # Per dossier through its index: an office-month reads only its dossiers' stays.
+    taken = (sa.select(sa.func.sum(Stay.working_hours))
+             .where(Stay.dossier_id == Dossier.id, Stay.interval == stays.PROCESSING)
+             .scalar_subquery())
+    return (sa.select(*columns, taken.label("hours"))
+            .select_from(Dossier)
+            .join(Office, Office.id == Dossier.receiving_office_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .where(Dossier.received_at < at,
+                   sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at >= start),
+                   *_owned(query)))
+
+
+def _apologised() -> sa.Exists:
+    return sa.exists().where(DossierNotice.dossier_id == Dossier.id,
+                             DossierNotice.kind == NoticeKind.APOLOGY)
+
+
+def _stored_state_holds(at: dt.datetime) -> sa.ColumnElement[bool]:
+    """Nothing happened after ``at`` and no apology moved the appointment: the stored state
+    is the one at ``at``, and ``due_at`` the first appointment moved by the waits."""
+    return sa.and_(Dossier.last_event_at <= at, ~_apologised())
+
+
+def _period_dossiers(query: ReportQuery, start: dt.datetime, at: dt.datetime,
+                     only_unsettled: bool) -> Sequence[tuple[Any, ...]]:
+    """The period's dossiers to judge one by one, with their office's and procedure's codes
+    and processing hours; with ``only_unsettled``, the 766 ones :func:`_tally_in_sql` left."""
+    stmt = _period_base(query, start, at, Dossier, Office.code, Procedure.code)
+    if only_unsettled:
+        if query.formula != "766":
+            return []
+        stmt = stmt.where(sa.or_(Dossier.last_event_at.is_(None),
+                                 ~_stored_state_holds(at)))
+    return [tuple(row) for row in db.session.execute(stmt.order_by(Dossier.id))]
+
+
+def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.datetime,
+                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> None:
+    """Count the period's dossiers in SQL (PostgreSQL; see :func:`ontime`)."""
+    dims: list[Any] = [{"office": Office.code, "procedure": Procedure.code,
+             "month": sa.literal(month)}[k].label(k) for k in keys]
+    resolved = sa.and_(Dossier.finished_at >= start, Dossier.finished_at < at,
+                       Dossier.status.in_(_RESOLVED))
+    base = _period_base(query, start, at, *dims, Dossier.status, Dossier.finished_at,
+                        Dossier.due_at, Dossier.paused_since, Dossier.supplement_count,
+                        resolved.label("resolved"),
+                        sa.func.timezone(Office.timezone, Dossier.finished_at).label("end_local"),
+                        sa.func.timezone(Office.timezone, Dossier.due_at).label("due_local"))
+    if query.formula == "766":
+        base = base.where(_stored_state_holds(at))
+    b = base.subquery()
+    group = [b.c[k] for k in keys]
+    late: sa.ColumnElement[bool]
+    counted: sa.ColumnElement[bool]
+    early: sa.ColumnElement[bool]
+    if query.formula == "766":
+        late = sa.or_(b.c.supplement_count > 1,
+                      sa.func.coalesce(b.c.finished_at, b.c.paused_since, at) > b.c.due_at)
+        counted = sa.true()
+        early = sa.false()
+    else:
+        late = b.c.finished_at > b.c.due_at
+        counted = b.c.resolved
+        early = sa.cast(b.c.end_local, sa.Date) < sa.cast(b.c.due_local, sa.Date)
+    stmt = (sa.select(*group, sa.func.count(), sa.func.count(sa.case((late, 1))),
+                      sa.func.count(sa.case((sa.and_(~late, early), 1))),
+                      sa.func.count(sa.case((b.c.resolved, 1))),
+                      sa.func.coalesce(sa.func.sum(sa.case((b.c.resolved, b.c.hours))), 0))
+            .where(counted).group_by(*group))
+    n = len(keys)
+    for row in db.session.execute(stmt):
+        if not row[n]:
+            continue
+        tally = tallies[tuple(row[:n])]
+        tally.late += row[n + 1]
+        tally.early += row[n + 2]
+        tally.on_time += row[n] - row[n + 1] - row[n + 2]
+        tally.resolved += row[n + 3]
+        tally.taken += float(row[n + 4])
+    if query.formula == "766":
+        # The resolved dossiers judged one by one count towards indicator 2.2 here.
+        rest = _period_base(query, start, at, *dims).where(
+            resolved, sa.or_(Dossier.last_event_at.is_(None), ~_stored_state_holds(at))).subquery()
+        for row in db.session.execute(
+                sa.select(*(rest.c[k] for k in keys), sa.func.count(),
+                          sa.func.coalesce(sa.func.sum(rest.c.hours), 0))
+                .group_by(*(rest.c[k] for k in keys))):
+            if row[n]:
+                tally = tallies[tuple(row[:n])]
+                tally.resolved += row[n]
+                tally.taken += float(row[n + 1])
+
+
+def _step_verdicts(query: ReportQuery) -> Table:
+    at = query.at
+    keys = _ONTIME_KEYS["step"]
+    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.step_name, Stay.verdict,
+                      Stay.ended_at, Procedure.code.label("procedure"))
+            .join(Procedure, Procedure.id == Stay.procedure_id)
+            .where(Stay.interval == stays.PROCESSING, Stay.verdict.is_not(None),
+                   Stay.ended_at >= query.start, Stay.ended_at < at, *_stays_in_scope(query))
+            .order_by(Stay.ended_at))
+    last: dict[tuple[int, int], Any] = {}
+    for row in db.session.execute(stmt):
+        last[(row.dossier_id, row.plan_position)] = row  # the step's latest verdict
+    counts: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in last.values():
+        key = (row.procedure, row.plan_position, row.step_name)
+        counts.setdefault(key, {stays.EARLY: 0, stays.ON_TIME: 0, stays.LATE: 0})[row.verdict] += 1
+    rows = []
+    for key, c in sorted(counts.items()):
+        total = sum(c.values())
+        rows.append(dict(zip(keys, key, strict=True)) | {
+            "formula": "step", "total": total, "early": c[stays.EARLY],
+            "on_time": c[stays.EARLY] + c[stays.ON_TIME], "late": c[stays.LATE],
+            "rate": rate(c[stays.EARLY] + c[stays.ON_TIME], total),
+            "mean_resolution_hours": None})
+    return Table(keys + _ONTIME_FIGURES, rows)
+
+
+def _zone() -> Any:
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+
+
+# --- triage -----------------------------------------------------------------------------------
+
+TRIAGE_COLUMNS = ["code", "tracking_number", "procedure", "office", "station", "status",
+                  "due_at", "hours_left", "remaining_budget_hours", "triage", "triage_label",
+                  "needs_apology", "apologies"]
+
+
+def triage(query: ReportQuery) -> Table:
+    """Dossiers in progress now: trong hạn / sắp đến hạn (``APPROACHING_DUE_HOURS``) / quá
+    hạn, and whether each needs an apology letter (Mẫu 04).
+
+    A dossier needs one when it is late, or when the working hours left before its
+    appointment are fewer than the budgets of the plan steps it has not reached: it cannot
+    make it if each step takes its budget. An apology moves the appointment (``due_at``), so
+    a dossier apologised for is judged against the new one, and needs another only if that
+    one is missed too. ``apologies`` counts those issued. Ordered by the hours left. Judged
+    now: the period does not apply, the office and procedure filters do.
+    """
+    now = query.now
+    threshold = current_app.config["APPROACHING_DUE_HOURS"]
+    apologies = (sa.select(sa.func.count(DossierNotice.id))
+                 .where(DossierNotice.dossier_id == Dossier.id,
+                        DossierNotice.kind == NoticeKind.APOLOGY).scalar_subquery())
+    stmt = (sa.select(Dossier, Office.code, Procedure.code, Station.code, apologies)
+            .join(Office, Office.id == Dossier.receiving_office_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .outerjoin(Station, Station.id == Dossier.current_station_id)
+            .where(Dossier.finished_at.is_(None), Dossier.status.not_in(
+                [DossierStatus.NEW, *(s for s in DossierStatus if s.closed)]), *_owned(query))
+            .order_by(Dossier.id))
+    rows = []
+    for dossier, office, procedure, station, apology_count in db.session.execute(stmt):
+        calendar = calendar_of(dossier.receiving_office_id)
+        verdict = queries.dossier_verdict(dossier, calendar, now, threshold)
+        left = queries.working_hours_left(dossier, calendar, now)
+        remaining = float(sum(s.budget_hours for s in plan_of(dossier.procedure_version_id)
+                              if s.position > dossier.plan_position))
+        rows.append({
+            "code": dossier.code, "tracking_number": dossier.tracking_number,
+            "procedure": procedure, "office": office, "station": station,
+            "status": dossier.status.name.lower(), "due_at": dossier.due_at.isoformat(),
+            "hours_left": left, "remaining_budget_hours": remaining, "triage": verdict,
+            "triage_label": queries.VERDICT_LABELS[verdict],
+            "needs_apology": verdict == queries.LATE or (left is not None and left < remaining),
+            "apologies": apology_count})
+    rows.sort(key=lambda r: (r["hours_left"] if r["hours_left"] is not None else math.inf,
+                             r["code"]))
+    return Table(TRIAGE_COLUMNS, rows)
+
+
+# --- missed scans -----------------------------------------------------------------------------
+
+MISSED_COLUMNS = ["kind", "code", "station", "at", "step", "hours", "budget_hours", "staff",
+                  "key", "expected", "scanned", "rate"]
+OFF_PLAN, SKIPPED_STEP, OVERDUE_SCAN, SILENT, OVERDUE_TRANSIT = (
+    "off_plan", "skipped_step", "overdue_scan", "silent", "overdue_transit")
+STATION_COMPLIANCE, STAFF_COMPLIANCE = "station_compliance", "staff_compliance"
+
+
+def missed(query: ReportQuery) -> Table:
+    """Where scans were probably missed, and the scan compliance per station and staff member.
+
+    Row kinds:
+
+    - ``off_plan``: a scan at a station the plan did not send the file to (the fold's flag);
+    - ``skipped_step``: a file scanned at a plan step while the step before it was never
+      scanned (``step`` names the steps passed without a scan);
+    - ``overdue_scan``: the next scan is overdue: a processing stay still open at the period
+      end has lasted longer than its step's budget;
+    - ``silent``: a dossier in progress, not waiting for the citizen, without a scan for
+      ``MISSED_SCAN_DAYS`` working days at the period end;
+    - ``overdue_transit``: a file sent to another office and not scanned there in time;
+    - ``station_compliance`` / ``staff_compliance``: the share of plan steps passed with a
+      scan (``scanned`` / ``expected``), over the dossiers scanned in the period. A step is
+      *passed* once the file was scanned at a later step. Per station: the step's station
+      (the named one, else the one that scanned it, else ``kind:<KIND>``); per staff member:
+      the person who held the file at the step before, whose handoff the step's scan
+      records.
+    """
+    rows = (_off_plan(query) + _plan_gaps(query) + _overdue_scans(query) + _silent(query)
+            + overdue_transits(query))
+    return Table(MISSED_COLUMNS, rows)
+
+
+def overdue_transits(query: ReportQuery) -> list[dict[str, Any]]:
+    """Files sent to another office and not scanned there within their step budget.
+
+    Slot for the in-transit query (``in_transit(...)``, issue 10 giver/receiver work): it
+    answers rows of kind :data:`OVERDUE_TRANSIT` with ``code``, ``station`` (where it was
+    sent from), ``at`` (sent at), ``hours`` (in transit so far) and ``staff`` (the giver).
+    """
+    return []
+
+
+def _off_plan(query: ReportQuery) -> list[dict[str, Any]]:
+    stmt = (sa.select(Dossier.code, Station.code.label("station"), ScanEvent.corrected_at,
+                      User.username)
+            .join(Dossier, Dossier.id == ScanEvent.dossier_id)
+            .join(Station, Station.id == ScanEvent.station_id)
+            .outerjoin(User, User.id == ScanEvent.actor_id)
+            .where(ScanEvent.flag == fold.OFF_PLAN, ScanEvent.corrected_at >= query.start,
+                   ScanEvent.corrected_at < query.at, *_owned(query))
+            .order_by(ScanEvent.corrected_at))
+    if query.offices is not None:
+        stmt = stmt.where(Station.office_id.in_(query.offices))
+    return [{"kind": OFF_PLAN, "code": r.code, "station": r.station,
+             "at": r.corrected_at.isoformat(), "staff": r.username}
+            for r in db.session.execute(stmt)]
+
+
+def _overdue_scans(query: ReportQuery) -> list[dict[str, Any]]:
+    at = query.at
+    stmt = (sa.select(Dossier.code, Dossier.receiving_office_id, Station.code.label("station"),
+                      Stay.started_at, Stay.step_name, Stay.budget_hours, User.username)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.interval == stays.PROCESSING, Stay.budget_hours.is_not(None),
+                   Stay.started_at < at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
+                   *_stays_in_scope(query))
+            .order_by(Stay.started_at))
+    rows = []
+    for r in db.session.execute(stmt):
+        hours = _hours(calendar_of(r.receiving_office_id).working_time_between(
+            r.started_at, at))
+        if hours > float(r.budget_hours):
+            rows.append({"kind": OVERDUE_SCAN, "code": r.code, "station": r.station,
+                         "at": r.started_at.isoformat(), "step": r.step_name, "hours": hours,
+                         "budget_hours": float(r.budget_hours), "staff": r.username})
+    return rows
+
+
+def _silent(query: ReportQuery) -> list[dict[str, Any]]:
+    at = query.at
+    days = dt.timedelta(hours=8 * current_app.config["MISSED_SCAN_DAYS"])
+    stmt = (sa.select(Dossier, Station.code)
+            .outerjoin(Station, Station.id == Dossier.current_station_id)
+            .where(Dossier.received_at < at,
+                   sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at > at),
+                   Dossier.last_event_at < at, Dossier.paused_since.is_(None),
+                   *_owned(query))
+            .order_by(Dossier.last_event_at))
+    rows = []
+    for dossier, station in db.session.execute(stmt):
+        assert dossier.last_event_at is not None
+        quiet = calendar_of(dossier.receiving_office_id).working_time_between(
+            dossier.last_event_at, at)
+        if quiet >= days:
+            rows.append({"kind": SILENT, "code": dossier.code, "station": station,
+                         "at": dossier.last_event_at.isoformat(), "hours": _hours(quiet)})
+    return rows
+
+
+def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
+    """Skipped steps, and the compliance they make (see :func:`missed`)."""
+    at = query.at
+    recent = (sa.select(Stay.dossier_id).where(
+        Stay.started_at >= query.start, Stay.started_at < at, Stay.plan_position.is_not(None),
+        *_stays_in_scope(query)).distinct())
+    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.started_at,
+                      Dossier.code, Dossier.procedure_version_id,
+                      Station.code.label("station"), User.username)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Station, Station.id == Stay.station_id)
+            .outerjoin(User, User.id == Stay.holder_id)
+            .where(Stay.dossier_id.in_(recent), Stay.plan_position.is_not(None),
+                   Stay.started_at < at)
+            .order_by(Stay.dossier_id, Stay.started_at, Stay.event_uuid))
+    by_dossier: dict[int, list[Any]] = defaultdict(list)
+    for row in db.session.execute(stmt):
+        by_dossier[row.dossier_id].append(row)
+    stations = {row.id: row.code for row in db.session.execute(sa.select(Station.id, Station.code))}
+    rows: list[dict[str, Any]] = []
+    station_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    staff_tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for history in by_dossier.values():
+        plan = plan_of(history[0].procedure_version_id)
+        scanned: dict[int, Any] = {}
+        reached = 0
+        for stay in history:
+            position = stay.plan_position
+            skipped = [s for s in plan if reached < s.position < position
+                       and s.position not in scanned]
+            if skipped and stay.started_at >= query.start:
+                rows.append({"kind": SKIPPED_STEP, "code": stay.code, "station": stay.station,
+                             "at": stay.started_at.isoformat(),
+                             "step": ", ".join(s.name for s in skipped),
+                             "staff": stay.username})
+            scanned.setdefault(position, stay)
+            reached = max(reached, position)
+        for step in plan:
+            if step.position >= reached:
+                break  # not passed yet
+            hit = scanned.get(step.position)
+            where = (stations.get(step.station_id) if step.station_id is not None
+                     else hit.station if hit is not None
+                     else f"kind:{step.station_kind.name if step.station_kind else ''}")
+            station_tally[where or ""][0] += 1
+            station_tally[where or ""][1] += hit is not None
+            giver = _holder_before(scanned, step.position)
+            if giver is not None:
+                staff_tally[giver][0] += 1
+                staff_tally[giver][1] += hit is not None
+    for kind, tally in ((STATION_COMPLIANCE, station_tally), (STAFF_COMPLIANCE, staff_tally)):
+        for key, (expected, hits) in sorted(tally.items()):
+            rows.append({"kind": kind, "key": key, "expected": expected, "scanned": hits,
+                         "rate": rate(hits, expected)})
+    return rows
+
+
+def _holder_before(scanned: dict[int, Any], position: int) -> str | None:
+    """Who held the file at the last scanned step before ``position``."""
+    earlier = [p for p in scanned if p < position]
+    if not earlier:
+        return None
+    return scanned[max(earlier)].username  # type: ignore[no-any-return]
+
+
+REPORTS: dict[str, Callable[[ReportQuery], Table]] = {
+    "dwell": dwell, "ontime": ontime, "triage": triage, "missed": missed}
+
+
+def office_ids(codes: Collection[str]) -> frozenset[int]:
+    return frozenset(db.session.scalars(sa.select(Office.id).where(Office.code.in_(codes))))
