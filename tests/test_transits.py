@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from conftest import Office, scan
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -439,3 +440,38 @@ def test_transit_is_open_exactly_after_a_counted_send_whatever_the_arrival_order
         else:
             incremental, _ = fold.replay(initial(), arrived, PLAN, hours)
     assert incremental == state
+
+
+def test_an_overdue_transit_is_a_missed_scan_and_a_stay_of_its_own(app, client, office: Office,
+                                                                    staff_elsewhere):
+    from app.db import db
+    from app.tracking.models import Dossier, Stay
+
+    d = received(client, office)
+    code = d["tracking_number"]
+    post(client, office.headers(), scan(code, iso(16, 9), station="TUPHAP", actor="B-SPECIALIST"),
+         scan(code, iso(16, 10), station="TUPHAP", action="send", destination=OTHER,
+              actor="B-SPECIALIST"))
+
+    def missed(headers: dict[str, str]) -> list[dict[str, Any]]:
+        response = client.get("/api/v1/reports/missed?from=2026-11-16&to=2026-11-30",
+                              headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return [r for r in response.get_json()["rows"] if r["kind"] == "overdue_transit"]
+
+    rows = missed(office.headers("supervisor"))
+    assert [(r["code"], r["station"], dt.datetime.fromisoformat(r["at"]), r["staff"], r["key"])
+            for r in rows] == [(d["code"], "TUPHAP", dt.datetime.fromisoformat(iso(16, 10)),
+                                "specialist", OTHER)]
+    assert rows[0]["hours"] >= 4
+    assert missed(staff_elsewhere["ba-supervisor"]) == rows  # the destination sees it too
+    assert missed(staff_elsewhere["far-supervisor"]) == []
+    with app.app_context():
+        intervals = [s.interval for s in db.session.scalars(
+            sa.select(Stay).join(Dossier, Dossier.id == Stay.dossier_id)
+            .where(Dossier.code == d["code"])
+            .order_by(Stay.started_at))]
+    assert intervals == ["processing", "processing", "transit"]
+
+    post(client, staff_elsewhere["ba-specialist"], scan(code, iso(16, 14), station="BA-DESK"))
+    assert missed(office.headers("supervisor")) == []

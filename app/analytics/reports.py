@@ -573,13 +573,24 @@ def missed(query: ReportQuery) -> Table:
 
 
 def overdue_transits(query: ReportQuery) -> list[dict[str, Any]]:
-    """Files sent to another office and not scanned there within their step budget.
+    """Files sent (``send``) and not scanned since for longer than ``TRANSIT_ALERT_HOURS``
+    working hours: where they left from, when, by whom, and for how long so far.
 
-    Slot for the in-transit query (``in_transit(...)``, issue 10 giver/receiver work): it
-    answers rows of kind :data:`OVERDUE_TRANSIT` with ``code``, ``station`` (where it was
-    sent from), ``at`` (sent at), ``hours`` (in transit so far) and ``staff`` (the giver).
+    A transit is a fact of the dossier as it stands, so it is measured now, whatever the period;
+    the sending office, the destination office and the dossier's owners each see it.
     """
-    return []
+    rows = []
+    for row in queries.in_transit(query.offices, query.now, queries.alert_after()):
+        if (query.procedure_id is not None
+                and row.dossier.procedure_version.procedure_id != query.procedure_id):
+            continue
+        rows.append({"kind": OVERDUE_TRANSIT, "code": row.dossier.code,
+                     "station": row.send.station.code, "at": row.since.isoformat(),
+                     "hours": row.age.working_hours,
+                     "staff": row.send.actor.username if row.send.actor else None,
+                     "key": row.to_station.code if row.to_station else
+                     row.to_office.code if row.to_office else None})
+    return rows
 
 
 def _off_plan(query: ReportQuery) -> list[dict[str, Any]]:
