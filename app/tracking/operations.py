@@ -29,7 +29,7 @@ from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import plan_of
-from app.tracking import scope
+from app.tracking import audit, scope
 from app.tracking import state as fold
 from app.tracking.codes import (
     BadReference,
@@ -48,6 +48,7 @@ from app.tracking.models import (
     ScanAction,
     ScanEvent,
 )
+from app.tracking.search import fold_text
 from app.worktime import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,8 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
         code=code, tracking_number=tracking, procedure_version=version,
         receiving_office=office, competent_office=req.competent_office,
         reception_station=station, received_by=req.received_by,
-        applicant_name=req.applicant.name, applicant_phone=req.applicant.phone,
+        applicant_name=req.applicant.name, applicant_name_folded=fold_text(req.applicant.name),
+        applicant_phone=req.applicant.phone,
         applicant_id_number=req.applicant.id_number, applicant_address=req.applicant.address,
         applicant_email=req.applicant.email, documents=list(req.documents), copies=req.copies,
         return_method=req.return_method, note=req.note, fee=req.fee,
@@ -393,18 +395,24 @@ class DuplicateEvents(Conflict):
     code = "retry"
 
 
-def _insert_events(events: Sequence[ScanEvent]) -> None:
-    """Write new events in one statement, without the ORM's per-object bookkeeping.
+def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -> None:
+    """Link new events into their offices' hash chains (app.tracking.audit) and write them
+    in one statement, without the ORM's per-object bookkeeping.
 
     An id on file already is skipped by the database (``ON CONFLICT DO NOTHING``) rather
     than failing the batch, and the count written tells whether one was. On PostgreSQL a
     batch travels as one array per column through ``unnest``: one short statement whatever
     its size, so its text is parsed and planned once per connection.
 
+    The chain heads stay locked from here to the commit, so the dossiers' UPDATE goes
+    first. An event skipped as a duplicate fails the whole transaction, so no chain ever
+    links an event that was not written.
+
     :raises DuplicateEvents: an event's id was on file already.
     """
-    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     db.session.flush()  # the dossiers' UPDATE goes first, in the same transaction
+    audit.link_events(events, dossier_codes)
+    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     connection = db.session.connection()
     postgres = connection.dialect.name == "postgresql"
     insert = (postgresql.insert if postgres else sqlite.insert)(_EVENTS) \
@@ -463,7 +471,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             for event in ordered:
                 current, event.flag = fold.apply_event(current, event_facts(event), plan, hours)
             _write_state(dossier, current, calendar)
-    _insert_events(everything)
+    _insert_events(everything, {dossier.id: dossier.code for dossier in fresh})
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
