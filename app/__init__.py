@@ -89,6 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.tracking import supervision
 
     supervision.register(app)
+    from app.analytics.api import register_analytics
+
+    register_analytics(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

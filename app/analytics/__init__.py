@@ -1,0 +1,1 @@
+"""Supervisors' reports and exports: the register, the handoff log, dwell and on-time figures."""
