@@ -31,13 +31,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy import orm
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db import cached_for, db
 from app.offices.models import Office, Station
@@ -92,35 +91,46 @@ def _code_of(model: type[Office] | type[Station], key: int) -> str:
         sa.select(model.code).where(model.id == key)) or "")
 
 
-def _chain_heads(office_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+Heads = dict[int, tuple[int, str]]
+
+# Plain SQL, the same on SQLite (3.35+) and PostgreSQL: on the hot path of every scan, a text
+# statement skips the expression building and cache-key work of a constructed one.
+_LOCK_HEAD = sa.text(
+    "INSERT INTO scan_chain_head (office_id, seq, head_hash) VALUES (:office, 0, :genesis) "
+    "ON CONFLICT (office_id) DO UPDATE SET seq = scan_chain_head.seq "
+    "RETURNING seq, head_hash")
+_MOVE_HEAD = sa.text(
+    "UPDATE scan_chain_head SET seq = :last, head_hash = :hash WHERE office_id = :office")
+
+
+def _chain_heads(office_ids: Iterable[int]) -> Heads:
     """Lock each office's chain head (created at need) and return its position and hash.
 
     One upsert per office, in office order so two transactions never wait on each other
     crosswise; the row stays locked until the transaction ends (as ``next_serial``'s).
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    heads = {}
+    connection = db.session.connection()
+    heads: Heads = {}
     for office_id in sorted(office_ids):
-        stmt = (insert(ScanChainHead).values(office_id=office_id, seq=0, head_hash=GENESIS)
-                .on_conflict_do_update(index_elements=[ScanChainHead.office_id],
-                                       set_={"seq": ScanChainHead.seq})
-                .returning(ScanChainHead.seq, ScanChainHead.head_hash))
-        seq, head = db.session.execute(stmt).one()
+        seq, head = connection.execute(_LOCK_HEAD, {"office": office_id,
+                                                    "genesis": GENESIS}).one()
         heads[office_id] = (int(seq), head)
     return heads
 
 
-def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -> None:
-    """Give each new event its office and its link in that office's chain, in list order.
+def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -> Heads:
+    """Give each new event its office and its link in that office's chain, in list order;
+    return the chains' new heads (position and hash by office).
 
     Call right before the events are inserted, in the transaction that inserts them: the
-    chain heads stay locked until it ends. The events' stations must be loaded.
+    chain heads stay locked until it ends. The caller stores the new heads in the same
+    transaction, with :func:`store_heads` or, on PostgreSQL, in the events' INSERT itself
+    (:data:`STORE_HEADS_CTE`, one round trip less). The events' stations must be loaded.
 
     :param dossier_codes: the code of each event's dossier, by dossier id.
     """
     if not events:
-        return
+        return {}
     heads = _chain_heads({e.station.office_id for e in events})
     for event in events:
         office_id = event.station.office_id
@@ -140,14 +150,30 @@ def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -
             device_id=event.device_id, user_id=event.user_id, seq=event.seq,
             note=event.note))
         heads[office_id] = (seq + 1, event.row_hash)
-    table = _HEADS
-    db.session.connection().execute(
-        sa.update(table).where(table.c.office_id == sa.bindparam("office"))
-        .values(seq=sa.bindparam("last"), head_hash=sa.bindparam("hash")),
-        [{"office": office, "last": seq, "hash": head} for office, (seq, head) in heads.items()])
+    return heads
 
 
-_HEADS = cast(sa.Table, ScanChainHead.__table__)
+def store_heads(heads: Heads) -> None:
+    """Move the chains' heads to what :func:`link_events` returned."""
+    if heads:
+        db.session.connection().execute(_MOVE_HEAD, [
+            {"office": office, "last": seq, "hash": head}
+            for office, (seq, head) in heads.items()])
+
+
+# PostgreSQL: a data-modifying WITH clause to put in front of the events' INSERT, with the
+# parameters of head_arrays().
+STORE_HEADS_CTE = (
+    "WITH moved_heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.hash "
+    "FROM unnest(CAST(:head_office AS INTEGER[]), CAST(:head_seq AS BIGINT[]), "
+    "CAST(:head_hash AS VARCHAR(64)[])) AS v(office_id, seq, hash) "
+    "WHERE scan_chain_head.office_id = v.office_id) ")
+
+
+def head_arrays(heads: Heads) -> dict[str, list[Any]]:
+    """The parameters of :data:`STORE_HEADS_CTE`."""
+    return {"head_office": list(heads), "head_seq": [seq for seq, _ in heads.values()],
+            "head_hash": [head for _, head in heads.values()]}
 
 
 @sa.event.listens_for(orm.Session, "before_flush")

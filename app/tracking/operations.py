@@ -400,9 +400,10 @@ def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]
     in one statement, without the ORM's per-object bookkeeping.
 
     An id on file already is skipped by the database (``ON CONFLICT DO NOTHING``) rather
-    than failing the batch, and the count written tells whether one was. On PostgreSQL a
-    batch travels as one array per column through ``unnest``: one short statement whatever
-    its size, so its text is parsed and planned once per connection.
+    than failing the batch, and the count written tells whether one was. On PostgreSQL the
+    events (one or many) travel as one array per column through ``unnest``: one short
+    statement whatever their number, so its text is parsed and planned once per connection,
+    and the same statement stores the chains' new heads.
 
     The chain heads stay locked from here to the commit, so the dossiers' UPDATE goes
     first. An event skipped as a duplicate fails the whole transaction, so no chain ever
@@ -411,20 +412,22 @@ def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]
     :raises DuplicateEvents: an event's id was on file already.
     """
     db.session.flush()  # the dossiers' UPDATE goes first, in the same transaction
-    audit.link_events(events, dossier_codes)
+    heads = audit.link_events(events, dossier_codes)
     rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     connection = db.session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    insert = (postgresql.insert if postgres else sqlite.insert)(_EVENTS) \
-        .on_conflict_do_nothing(index_elements=["uuid"])
-    if len(rows) == 1:
-        written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
-    elif postgres:
+    if connection.dialect.name == "postgresql":
+        # The chains' new heads are stored by the same statement (one round trip).
         columns = _unnest_columns(connection.dialect)
         written = len(connection.execute(_unnest_insert(connection.dialect), {
-            key: [convert(row[key]) for row in rows] for key, convert in columns}).all())
+            key: [convert(row[key]) for row in rows] for key, convert in columns}
+            | audit.head_arrays(heads)).all())
     else:
-        written = connection.execute(insert, rows).rowcount
+        audit.store_heads(heads)
+        insert = sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["uuid"])
+        if len(rows) == 1:
+            written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
+        else:
+            written = connection.execute(insert, rows).rowcount
     if written != len(events):
         msg = "Some events of this batch were recorded meanwhile; send it again."
         raise DuplicateEvents(msg)
@@ -442,8 +445,8 @@ def _unnest_insert(dialect: sa.Dialect) -> sa.TextClause:
     names = ", ".join(_EVENTS.c[key].name for key in _EVENT_COLUMNS)
     arrays = ", ".join(f"CAST(:{key} AS {_EVENTS.c[key].type.compile(dialect)}[])"
                        for key in _EVENT_COLUMNS)
-    return sa.text(f"INSERT INTO {_EVENTS.name} ({names}) SELECT * FROM unnest({arrays}) "
-                   "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
+    return sa.text(f"{audit.STORE_HEADS_CTE}INSERT INTO {_EVENTS.name} ({names}) "
+                   f"SELECT * FROM unnest({arrays}) ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
