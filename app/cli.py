@@ -31,9 +31,11 @@ def main() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.tracking.audit import audit_group
+
     for group in (db_group, demo, office_group, station_group, device_group, user_group,
                   procedure_group, calendar_group, print_labels_cmd, forms_cmd, badges_cmd,
-                  cards_cmd):
+                  cards_cmd, audit_group):
         app.cli.add_command(group)
 
 

@@ -343,6 +343,21 @@ def create_scratch_table(cfg: Config) -> None:
         conn.execute(f"CREATE SEQUENCE {SCRATCH}_id_seq OWNED BY {SCRATCH}.id")
         conn.execute(f"ALTER TABLE {SCRATCH} ALTER COLUMN id "
                      f"SET DEFAULT nextval('{SCRATCH}_id_seq')")
+        columns = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'scan_event'")}
+        if "chain_seq" in columns:
+            # The hash chain's columns (migration 0012) get filler defaults: the baseline
+            # writes a row of the same shape, without the chain's lock and hashing.
+            row = conn.execute("SELECT office_id FROM station WHERE code = %s",
+                               [ROUTE[0]]).fetchone()
+            assert row is not None
+            conn.execute(f"CREATE SEQUENCE {SCRATCH}_chain_seq OWNED BY {SCRATCH}.chain_seq")
+            conn.execute(f"ALTER TABLE {SCRATCH} "
+                         f"ALTER COLUMN chain_seq SET DEFAULT nextval('{SCRATCH}_chain_seq'), "
+                         f"ALTER COLUMN office_id SET DEFAULT {int(row[0])}, "
+                         "ALTER COLUMN prev_hash SET DEFAULT repeat('0', 64), "
+                         "ALTER COLUMN row_hash SET DEFAULT repeat('0', 64)")
         fks = conn.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                            "WHERE conrelid = 'scan_event'::regclass AND contype = 'f'").fetchall()
         for name, definition in fks:

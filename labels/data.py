@@ -158,6 +158,8 @@ class FormConfig:
     refusal_title: str = "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"
     apology_form_number: str = "Mẫu số 04"
     apology_title: str = "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
+    register_form_number: str = "Mẫu số 06"
+    register_title: str = "SỔ THEO DÕI HỒ SƠ"
     desk_name: str = "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ"
     nation: str = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     motto: str = "Độc lập - Tự do - Hạnh phúc"
@@ -175,6 +177,8 @@ class FormConfig:
             "refusal_title",
             "apology_form_number",
             "apology_title",
+            "register_form_number",
+            "register_title",
             "desk_name",
             "nation",
             "motto",

@@ -85,6 +85,18 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
     **{("GET", f"/api/v1/reports/{name}", ""):
        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403)
        for name in ("dwell", "ontime", "triage", "missed")},
+    # The list: staff only, each sees its scope (another office's staff an empty page).
+    ("GET", "/api/v1/dossiers", ""):
+        (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
+    # The register names applicants; the logs name staff: supervisors and admins.
+    ("GET", "/api/v1/reports/register.xlsx", ""):
+        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
+    ("GET", "/api/v1/reports/register.csv", ""):
+        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
+    ("GET", "/api/v1/exports/log.xes", ""):
+        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
+    ("GET", "/api/v1/exports/log.ocel.json", ""):
+        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),
     # Public: a token, even a revoked one, changes nothing.
     ("GET", "/api/v1/lookup/<code>", ""):
         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -242,8 +254,10 @@ def _request(key: tuple[str, str, str]) -> Callable[[Any, World, str], int | str
         return _finish_print_job
     if rule == "/api/v1/scans":
         return _scan(variant)
-    if rule == "/api/v1/dossiers":
+    if rule == "/api/v1/dossiers" and method == "POST":
         return _intake(variant == "existing code")
+    if rule.startswith(("/api/v1/reports/", "/api/v1/exports/")):
+        return _get(f"{rule}?from=2026-11-01&to=2026-11-30")
     if rule == "/api/v1/labels":
         return _labels
     if rule.rsplit("/", 1)[-1] in NOTICES:

@@ -1,1 +1,2 @@
-"""Supervisors' reports over stays and dossiers: dwell, on-time rates, triage, missed scans."""
+"""Supervisors' reports and exports: dwell, on-time rates, triage, missed scans over stays and
+dossiers; the register and the handoff log as files."""

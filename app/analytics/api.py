@@ -1,31 +1,29 @@
-"""Reports for supervisors: ``GET /api/v1/reports/<report>`` and ``tracker report <report>``
-(thin: the queries live in :mod:`app.analytics.reports`).
+"""Reports for supervisors: ``GET /api/v1/reports/<report>`` (thin: the queries live in
+:mod:`app.analytics.reports`; the register and the handoff log are files, in
+:mod:`app.analytics.downloads`; ``tracker report …`` in :mod:`app.analytics.cli`).
 
 Scope: a supervisor or admin sees the dossiers and stays of its own office, a province-scoped
 one those of every office of the province (:attr:`app.auth.tokens.Principal.office_ids`);
-asking for an office outside that answers 403. The CLI is the operator's: every office.
+asking for an office outside that answers 403.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Literal
 
-import click
 from flask import Blueprint, Flask, Response
-from flask.cli import with_appcontext
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from app.analytics import reports
-from app.analytics.export import FORMATS, MEDIA_TYPES, Format, write_table
+from app.analytics import downloads, reports
+from app.analytics.export import write_table
 from app.auth.models import Role
 from app.auth.tokens import current_principal
 from app.boundary import spec, staff
 from app.db import utcnow
-from app.errors import DomainError, Forbidden, ValidationError
+from app.errors import Forbidden, ValidationError
 from app.offices.operations import get_office
 from app.procedures.operations import get_procedure_version
 from app.tracking.supervision import _BOUND_DOC, _bound
@@ -40,8 +38,12 @@ ALLOWED_BY = {"dwell": reports.DWELL_BY, "ontime": reports.ONTIME_BY, "triage": 
 
 
 def register(app: Flask) -> None:
+    """The reports' and downloads' endpoints, and the ``tracker report`` commands."""
     app.register_blueprint(bp)
-    app.cli.add_command(report_cmd)
+    app.register_blueprint(downloads.bp)
+    from app.analytics.cli import report_group
+
+    app.cli.add_command(report_group)
 
 
 _Bound = Annotated[dt.datetime | None, WithJsonSchema({"type": "string"})]
@@ -220,43 +222,3 @@ def triage(query: ReportParams) -> ResponseReturnValue:
 def missed(query: ReportParams) -> ResponseReturnValue:
     """Probable missed scans and the scan compliance per station and staff member."""
     return _answer("missed", query)
-
-
-@click.command("report")
-@click.argument("name", type=click.Choice(list(reports.REPORTS)))
-@click.option("--from", "since", help="First day, YYYY-MM-DD (default: 30 days ago).")
-@click.option("--to", "until", help="Last day included, YYYY-MM-DD (default: now).")
-@click.option("--office", help="Only this office (agency code).")
-@click.option("--procedure", help="Only this procedure (code).")
-@click.option("--by", type=click.Choice(["step", "station", "procedure", "staff", "office",
-                                         "month"]))
-@click.option("--formula", type=click.Choice(["766", "resolved"]), default="766",
-              show_default=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json",
-              show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (default: standard output; xlsx needs a file).")
-@with_appcontext
-def report_cmd(name: str, since: str | None, until: str | None, office: str | None,
-               procedure: str | None, by: str | None, formula: str, fmt: Format,
-               out: Path | None) -> None:
-    """Print a report: dwell, ontime, triage or missed (JSON: an object with "rows")."""
-    from app.boundary import validate
-
-    try:
-        params = validate(ReportParams, {k: v for k, v in {
-            "from": since, "to": until, "office": office, "procedure": procedure, "by": by,
-            "formula": formula}.items() if v is not None})
-        query = build_query(name, params, None, utcnow())
-    except DomainError as exc:
-        raise click.UsageError(exc.message) from exc
-    table = reports.REPORTS[name](query)
-    data = write_table(table.rows, table.columns, fmt)
-    if out is not None:
-        out.write_bytes(data)
-        click.echo(f"{len(table.rows)} rows written to {out} ({MEDIA_TYPES[fmt]})")
-    elif fmt == "xlsx":
-        raise click.UsageError("xlsx needs --out FILE")
-    else:
-        click.echo(data.decode("utf-8-sig"), nl=False)
-        click.echo()

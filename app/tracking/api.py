@@ -12,13 +12,13 @@ from flask.typing import ResponseReturnValue
 from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES, action_table
 from app.auth.tokens import current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
-from app.db import commit_with_retry, db
+from app.db import commit_with_retry, db, utcnow
 from app.errors import DomainError, ValidationError
 from app.extensions import lookup_limit
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
-from app.tracking import notices, printing, read_models, schemas
+from app.tracking import notices, printing, queries, read_models, schemas, search
 from app.tracking import operations as ops
 from app.tracking.models import Dossier, DossierNotice, NoticeKind
 
@@ -120,6 +120,25 @@ def create_dossier(body: schemas.IntakeIn) -> ResponseReturnValue:
     response.status_code = 201 if created else 200
     response.headers["Location"] = self_link
     return response
+
+
+@bp.get("/dossiers")
+@spec(query=schemas.DossierListQuery, responses={200: read_models.DossierPage},
+      security=staff())
+def list_dossiers(query: schemas.DossierListQuery) -> ResponseReturnValue:
+    """Search and filter the dossiers in the caller's scope, a page at a time (staff only).
+
+    ``q`` matches part of the code or of the applicant's name, with or without diacritics,
+    and, when it is digits, the tracking number or the phone. Newest received first.
+    """
+    criteria = search.DossierSearch(q=query.q or None, statuses=query.status or frozenset(),
+                                    station=query.station or None, overdue=query.overdue,
+                                    page=query.page, per_page=query.per_page)
+    found = search.search_dossiers(current_principal(), criteria, utcnow())
+    page = read_models.DossierPage(
+        dossiers=[read_models.staff_row(d, queries.standing(d)) for d in found.dossiers],
+        page=query.page, per_page=query.per_page, total=found.total)
+    return jsonify(page.to_json())
 
 
 @bp.get("/dossiers/<reference>")

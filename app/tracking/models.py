@@ -95,6 +95,8 @@ class Dossier(Base):
 
     # Personal data (Decree 13/2023): never shown to an unauthenticated caller.
     applicant_name: Mapped[str] = mapped_column(sa.String(200))
+    # The name lower-cased without diacritics (app.tracking.search.fold_text), for searching.
+    applicant_name_folded: Mapped[str] = mapped_column(sa.String(200), default="", index=True)
     applicant_phone: Mapped[str] = mapped_column(sa.String(32), default="")
     applicant_id_number: Mapped[str] = mapped_column(sa.String(32), default="")
     applicant_address: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -167,10 +169,17 @@ class Dossier(Base):
 
 
 class ScanEvent(Base):
-    """One scan of a dossier at a station; append-only (only the derived flag is rewritten)."""
+    """One scan of a dossier at a station; append-only (only the derived flag is rewritten).
+
+    Each event is a link of its office's hash chain (app.tracking.audit): ``chain_seq`` is its
+    position, ``prev_hash`` the hash of the event before it, ``row_hash`` the hash of that and
+    its own canonical fields, so an edit, a deletion or an insertion made behind the
+    application's back shows in ``tracker audit verify``.
+    """
 
     __tablename__ = "scan_event"
-    __table_args__ = (sa.Index("ix_scan_event_dossier_order", "dossier_id", "corrected_at"),)
+    __table_args__ = (sa.Index("ix_scan_event_dossier_order", "dossier_id", "corrected_at"),
+                      sa.UniqueConstraint("office_id", "chain_seq"))
 
     id: Mapped[intpk]
     uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
@@ -193,6 +202,11 @@ class ScanEvent(Base):
     destination_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
     # Why the scan makes no sense (after_close, off_plan, ...), recomputed on every replay.
     flag: Mapped[str | None] = mapped_column(sa.String(32))
+    # The hash chain: the office of the station scanned at, and the event's link in its chain.
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    chain_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    row_hash: Mapped[str] = mapped_column(sa.String(64))
 
     dossier: Mapped[Dossier] = relationship(back_populates="events")
     station: Mapped[Station] = relationship(foreign_keys=[station_id])
@@ -246,6 +260,21 @@ class Stay(Base):
 
     def __repr__(self) -> str:
         return f"<Stay {self.dossier_id} {self.station_id} {self.started_at.isoformat()}>"
+class ScanChainHead(Base):
+    """The end of an office's hash chain: the last position given and its hash.
+
+    Locked by every transaction that appends to the chain, so concurrent writers append one
+    after the other; it also shows rows deleted from the chain's end.
+    """
+
+    __tablename__ = "scan_chain_head"
+
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+
+    def __repr__(self) -> str:
+        return f"<ScanChainHead {self.office_id} {self.seq}>"
 
 
 class RefusedScan(Base):

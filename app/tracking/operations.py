@@ -29,7 +29,7 @@ from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of, procedure_name
-from app.tracking import scope
+from app.tracking import audit, scope
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
 from app.tracking.codes import (
@@ -50,6 +50,7 @@ from app.tracking.models import (
     ScanEvent,
     Stay,
 )
+from app.tracking.search import fold_text
 from app.worktime import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,8 @@ def register_dossier(req: IntakeCommand, principal: Principal | None = None) -> 
         code=code, tracking_number=tracking, procedure_version=version,
         receiving_office=office, competent_office=req.competent_office,
         reception_station=station, received_by=req.received_by,
-        applicant_name=req.applicant.name, applicant_phone=req.applicant.phone,
+        applicant_name=req.applicant.name, applicant_name_folded=fold_text(req.applicant.name),
+        applicant_phone=req.applicant.phone,
         applicant_id_number=req.applicant.id_number, applicant_address=req.applicant.address,
         applicant_email=req.applicant.email, documents=list(req.documents), copies=req.copies,
         return_method=req.return_method, note=req.note, fee=req.fee,
@@ -488,32 +490,42 @@ class DuplicateEvents(Conflict):
     code = "retry"
 
 
-def _insert_events(events: Sequence[ScanEvent]) -> None:
-    """Write new events in one statement, without the ORM's per-object bookkeeping.
+def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -> None:
+    """Link new events into their offices' hash chains (app.tracking.audit) and write them
+    in one statement, without the ORM's per-object bookkeeping.
 
     An id on file already is skipped by the database (``ON CONFLICT DO NOTHING``) rather
-    than failing the batch, and the count written tells whether one was. On PostgreSQL a
-    batch travels as one array per column through ``unnest``: one short statement whatever
-    its size, so its text is parsed and planned once per connection.
+    than failing the batch, and the count written tells whether one was. On PostgreSQL the
+    events (one or many) travel as one array per column through ``unnest``: one short
+    statement whatever their number, so its text is parsed and planned once per connection,
+    and the same statement stores the chains' new heads.
+
+    The chain heads stay locked from here to the commit, so the dossiers' UPDATE goes
+    first. An event skipped as a duplicate fails the whole transaction, so no chain ever
+    links an event that was not written.
 
     :raises DuplicateEvents: an event's id was on file already.
     """
-    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     db.session.flush()  # the dossiers' UPDATE goes first, in the same transaction
+    heads = audit.link_events(events, dossier_codes)
+    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     connection = db.session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    insert = (postgresql.insert if postgres else sqlite.insert)(_EVENTS) \
-        .on_conflict_do_nothing(index_elements=["uuid"])
-    if len(rows) == 1:
-        written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
-    elif postgres:
+    if connection.dialect.name == "postgresql":
+        # The chains' new heads are stored by the same statement (one round trip).
         keys = tuple(_EVENT_COLUMNS)
         written = len(connection.execute(
             _unnest_insert(_EVENTS, keys, connection.dialect,
-                           "ON CONFLICT (uuid) DO NOTHING RETURNING uuid"),
-            _unnest_params(_EVENTS, keys, connection.dialect, rows)).all())
+                           "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
+                           prefix=audit.STORE_HEADS_CTE),
+            _unnest_params(_EVENTS, keys, connection.dialect, rows)
+            | audit.head_arrays(heads)).all())
     else:
-        written = connection.execute(insert, rows).rowcount
+        audit.store_heads(heads)
+        insert = sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["uuid"])
+        if len(rows) == 1:
+            written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
+        else:
+            written = connection.execute(insert, rows).rowcount
     if written != len(events):
         msg = "Some events of this batch were recorded meanwhile; send it again."
         raise DuplicateEvents(msg)
@@ -529,12 +541,13 @@ def _unnest_columns(table: sa.Table, keys: tuple[str, ...],
 
 @functools.cache
 def _unnest_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
-                   suffix: str = "") -> sa.TextClause:
-    """``INSERT`` of one array per column through ``unnest`` (PostgreSQL)."""
+                   suffix: str = "", prefix: str = "") -> sa.TextClause:
+    """``INSERT`` of one array per column through ``unnest`` (PostgreSQL), after ``prefix``
+    (a ``WITH`` clause) and before ``suffix``."""
     names = ", ".join(table.c[key].name for key in keys)
     arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect)}[])"
                        for key in keys)
-    return sa.text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
+    return sa.text(f"{prefix}INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
                    f"{suffix}")
 
 
@@ -584,7 +597,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                 current = after
             _write_state(dossier, current, calendar)
             _write_stay_log(dossier, log, current)
-    _insert_events(everything)
+    _insert_events(everything, {dossier.id: dossier.code for dossier in fresh})
     _write_stays(ended, list(begun.values()))
     for dossier, ordered in late:
         flags = refresh_state(dossier)

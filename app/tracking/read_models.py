@@ -291,6 +291,25 @@ class StaffDossier(_Status):
     timeline: list[StaffStep]
 
 
+class DossierRow(_Status):
+    """One dossier of the staff list (``GET /dossiers``): where it stands, and whose it is.
+    Staff only: it names the applicant."""
+
+    tracking_number: str
+    procedure: ProcedureRef
+    applicant: str = Field(description="The applicant's full name")
+    current_station: StationView | None
+
+
+class DossierPage(ReadModel):
+    """One page of the staff list, newest received first."""
+
+    dossiers: list[DossierRow]
+    page: int
+    per_page: int
+    total: int = Field(description="Dossiers matching, on every page")
+
+
 AnyDossier = PublicDossier | DeviceDossier | StaffDossier
 
 
@@ -439,6 +458,13 @@ def staff_view(d: Dossier, now: Standing) -> StaffDossier:
         verdict_766=cast(Any, queries.verdict_766(d, now.calendar, now.now)),
         working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
         in_transit=_transit(d, now), upstream=d.upstream, timeline=steps)
+
+
+def staff_row(d: Dossier, now: Standing) -> DossierRow:
+    """The list's row: the status every audience shares, with the codes and the applicant."""
+    return DossierRow(**_status(d, now), tracking_number=d.tracking_number,
+                      procedure=_procedure(d), applicant=d.applicant_name,
+                      current_station=_station(d.current_station))
 
 
 # --- the privacy rule -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from app.tracking import operations as ops
 from app.tracking.codes import BadReference, parse_reference
-from app.tracking.models import ScanAction
+from app.tracking.models import DossierStatus, ScanAction
 from app.tracking.read_models import DeviceDossier, ScanStationView, device_view
 
 # --- shared field types -----------------------------------------------------------------------
@@ -481,6 +481,35 @@ class ZplLabelQuery(_In):
         None, description="Preset (thermal-50x30, a4-65, ...) or JSON grid; default: office's")
     copies: Annotated[int, Field(ge=1, le=100)] = Field(1, description="Copies of the label")
     with_2d: bool = Field(False, description="Add a QR of the official code")
+
+
+def _statuses(value: Any) -> Any:
+    """``in_progress,supplement_requested`` or national codes ``4,5`` → the statuses."""
+    if not isinstance(value, str):
+        return value
+    names = {s.name.lower(): s for s in DossierStatus} | {str(s.value): s for s in DossierStatus}
+    wanted = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [part for part in wanted if part not in names]
+    if unknown:
+        msg = f"unknown status {unknown[0][:32]!r}; use names like in_progress or codes 1–10"
+        raise PydanticCustomError("bad_status", msg)
+    return frozenset(names[part] for part in wanted)
+
+
+class DossierListQuery(_In):
+    q: Annotated[str, StringConstraints(max_length=100), BeforeValidator(_single_line)] \
+        | None = Field(None, description=(
+            "Part of the code or of the applicant's name (diacritics optional: \"nguyen van "
+            "a\" finds \"Nguyễn Văn A\"); digits also match the tracking number and the "
+            "phone"))
+    status: Annotated[frozenset[DossierStatus] | None, BeforeValidator(_statuses),
+                      WithJsonSchema({"type": "string"})] = Field(
+        None, description="Comma-separated statuses (in_progress, ...) or codes (4, ...)")
+    station: Text32 | None = Field(None, description="Code of the station holding the file")
+    overdue: bool | None = Field(None, description=(
+        "true: open and past the due time; false: all others"))
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(20, ge=1, le=100)
 
 
 class LookupQuery(_In):
