@@ -98,6 +98,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.printjobs import api as print_jobs
 
     print_jobs.register(app)
+    from app import counter
+
+    counter.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:
