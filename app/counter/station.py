@@ -42,7 +42,8 @@ COOKIE = "station"
 SESSION_KEY = "station_session"
 
 #: What a scan did, for its colour and sound (the agent's feedback kinds).
-ACCEPTED, FLAGGED, DUPLICATE, REFUSED, CARD = "accepted", "flagged", "duplicate", "refused", "card"
+ACCEPTED, FLAGGED, DUPLICATE, REFUSED, CARD = ("accepted", "flagged", "duplicate", "refused",
+                                                "session")
 
 REFUSALS: dict[str, LazyString] = {
     "malformed": _l("The scan could not be read"),
@@ -170,8 +171,9 @@ def _scan(station: Station, text: str, event_id: uuid.UUID) -> dict[str, Any]:
     shown = text.strip()[:64]
     try:
         ref = read_scan(text)
-    except UnreadableScan:
-        return {"kind": REFUSED, "code": shown, "why": REFUSALS["unreadable"]}
+    except UnreadableScan as exc:
+        why = REFUSALS["bad_check_digit" if exc.reason == "bad_check_digit" else "unreadable"]
+        return {"kind": REFUSED, "code": shown, "why": why}
     if ref.kind == BADGE:
         user = db.session.scalar(sa.select(User).where(
             sa.func.upper(User.badge) == ref.value, User.active.is_(True),
