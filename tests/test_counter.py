@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from pages_support import later, set_passwords
 from test_pages import csrf_token, log_in
 
+from app.auth.models import Role
 from app.counter import forms
 from app.procedures.operations import fold_text
 from app.tracking.models import DossierCorrection
@@ -163,3 +164,30 @@ def test_a_correction_on_the_page_is_checked_recorded_and_listed(desk: FlaskClie
     page = desk.get(response.headers["Location"]).get_data(as_text=True)
     assert "Đã ghi nhận việc sửa" in page
     assert "Cán bộ reception" in page and "Số điện thoại" in page and "Sai số" in page
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_the_counter_refuses_exactly_the_roles_the_api_refuses(client: FlaskClient,
+                                                               office: Office, role: str):
+    set_passwords(office.app)
+    api = client.post("/api/v1/dossiers", json={}, headers=office.headers(role)).status_code
+    log_in(client, role)
+    assert (api == 403) == (client.get("/intake").status_code == 403)
+    assert client.get("/station").status_code == 200  # every staff member scans
+    home = client.get("/home").get_data(as_text=True)
+    assert ('href="/intake"' in home) == (api != 403)
+
+
+def test_a_station_of_another_office_in_the_cookie_is_never_used(client: FlaskClient,
+                                                                 office: Office):
+    set_passwords(office.app)
+    d = office.intake(client)
+    log_in(client, "specialist")
+    client.set_cookie("station", "BA-DESK")  # Bình An's desk: not one of this user's
+    assert "Chọn vị trí quét" in client.get("/station").get_data(as_text=True)
+    token = csrf_token(client, "/station")
+    response = client.post("/station/scan", data={"csrf_token": token,
+                                                  "code": d["tracking_number"]})
+    assert response.status_code == 302  # back to choosing; nothing recorded
+    got = client.get(f"/api/v1/dossiers/{d['code']}", headers=office.headers("admin"))
+    assert len(got.get_json()["timeline"]) == 1
