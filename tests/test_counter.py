@@ -191,3 +191,29 @@ def test_a_station_of_another_office_in_the_cookie_is_never_used(client: FlaskCl
     assert response.status_code == 302  # back to choosing; nothing recorded
     got = client.get(f"/api/v1/dossiers/{d['code']}", headers=office.headers("admin"))
     assert len(got.get_json()["timeline"]) == 1
+
+
+def test_a_badge_session_ends_after_the_idle_time_and_the_scan_is_the_users(
+        client: FlaskClient, office: Office, monkeypatch: pytest.MonkeyPatch):
+    import datetime as dt
+
+    from app.counter import station
+    from app.db import utcnow
+
+    set_passwords(office.app)
+    d = office.intake(client)
+    log_in(client, "specialist")
+    token = csrf_token(client, "/station")
+    client.post("/station/choose", data={"csrf_token": token, "station": "TUPHAP"})
+    badge = client.post("/station/scan", data={"csrf_token": token, "code": "$B-B-LEADER"},
+                        headers={"X-Station": "1"}).get_data(as_text=True)
+    assert 'data-kind="session"' in badge and "Cán bộ leader" in badge
+    later_on = utcnow() + dt.timedelta(minutes=31)
+    monkeypatch.setattr(station, "utcnow", lambda: later_on)
+    monkeypatch.setattr("app.tracking.operations.utcnow", lambda: later_on)
+    answer = client.post("/station/scan", data={"csrf_token": token,
+                                                "code": d["tracking_number"]},
+                         headers={"X-Station": "1"}).get_data(as_text=True)
+    assert 'data-kind="flagged"' in answer and "đã hết hạn do lâu không quét" in answer
+    got = client.get(f"/api/v1/dossiers/{d['code']}", headers=office.headers("admin"))
+    assert got.get_json()["timeline"][-1]["receiver"]["name"] == "Cán bộ specialist"

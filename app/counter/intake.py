@@ -33,7 +33,9 @@ from app.tracking.api import intake_command
 from app.tracking.models import Dossier
 from app.web import staff_page
 
-RETURN_METHODS = (_l("At the one-stop desk"), _l("By post"))
+# What the receipt prints (Vietnamese, whatever the page's language), and the option's label.
+RETURN_METHODS = (("Tại Bộ phận một cửa", _l("At the one-stop desk")),
+                  ("Qua dịch vụ bưu chính", _l("By post")))
 FIELD_NAMES = {
     "applicant_name": _l("Full name"), "applicant_phone": _l("Phone"),
     "applicant_id_number": _l("Identity number (CMND/CCCD)"),

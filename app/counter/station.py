@@ -70,6 +70,8 @@ FLAGS: dict[str, LazyString] = {
     "unknown_actor": _l("Unknown badge: recorded without a name"),
     "foreign_actor": _l("Badge of another office: recorded without a name"),
 }
+EXPIRED = _l("The badge session or the chosen action had ended after a long pause: check "
+             "who scanned and the action")
 CARDS: dict[str, LazyString] = {
     st.STARTED: _l("Session started"),
     st.ENDED: _l("Session ended"),
@@ -197,8 +199,13 @@ def _scan(station: Station, text: str, event_id: uuid.UUID) -> dict[str, Any]:
     answer = record_scans(g.principal, [schemas.scan_command(raw)])[0]
     if answer["status"] != "duplicate":  # a double submit changes the session once
         _keep(station, after, name)
-    return _file_result(answer, ref.text, before, st.action_label(step.action, step.destination),
-                        name if step.person else g.principal.user.full_name)
+    result = _file_result(answer, ref.text, before,
+                          st.action_label(step.action, step.destination),
+                          name if step.person else g.principal.user.full_name)
+    if step.expired:  # the badge session (or a chosen action) ran out before this scan
+        result["flags"].append(EXPIRED)
+        result["kind"] = FLAGGED if result["kind"] == ACCEPTED else result["kind"]
+    return result
 
 
 def _where_now(reference: str) -> str | None:

@@ -52,7 +52,8 @@
                                 headers: { "X-Station": "1" } })
       .then(function (response) {
         if (response.status >= 500 && attempt < 3) { return send(code, id, attempt + 1); }
-        if (!response.ok) { window.location.reload(); return null; }  // logged out, CSRF expired
+        // Logged out, the form expired or no station any more: the page says what to do.
+        if (!response.ok || response.redirected) { window.location.reload(); return null; }
         return response.text().then(show);
       }, function () {
         // The network failed: the same id again, so a scan that got through is not doubled.
