@@ -51,6 +51,9 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
     # The receipt carries the lookup secret: reprinted by reception (or admin) in scope only.
     ("GET", "/api/v1/dossiers/<reference>/receipt.pdf", ""):
         (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
+    # Correcting the applicant or documents after intake: the receipt's people, in scope.
+    ("PATCH", "/api/v1/dossiers/<reference>", ""):
+        (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
     ("POST", "/api/v1/dossiers/<reference>/lookup-secret", ""):
         (401, 401, 403, 200, 403, 403, 403, 200, 403, 404),
     ("GET", "/api/v1/dossiers/<reference>/control-sheet.pdf", ""):
@@ -246,8 +249,17 @@ def _finish_print_job(client, world: World, caller: str) -> int | str:
                        json={"status": "printed"}, headers=world.headers(caller)).status_code
 
 
+def _correct(client, world: World, caller: str) -> int | str:
+    d = world.dossier(client)
+    return client.patch(f"/api/v1/dossiers/{d['code']}",  # type: ignore[no-any-return]
+                        json={"applicant": {"phone": "0987654321"}},
+                        headers=world.headers(caller)).status_code
+
+
 def _request(key: tuple[str, str, str]) -> Callable[[Any, World, str], int | str]:
     method, rule, variant = key
+    if method == "PATCH":
+        return _correct
     if rule == "/api/v1/dossiers/<reference>/print-jobs" and method == "POST":
         return _print_job
     if rule == "/api/v1/devices/me/print-jobs/<int:job_id>":

@@ -150,7 +150,7 @@ def test_forms_without_the_csrf_token_are_refused(app, client, office: Office):
 def test_login_never_redirects_off_site(app, client, office: Office):
     set_passwords(app)
     response = log_in(client, "reception", next="https://evil.example/steal")
-    assert response.headers["Location"] == "/home"
+    assert response.headers["Location"] == "/intake"  # the desk's start page
     client.post("/logout", data={"csrf_token": csrf_token(client, "/home")})
     assert log_in(client, "reception", next="/refused-scans").headers["Location"] == \
         "/refused-scans"

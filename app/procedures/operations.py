@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -196,3 +197,27 @@ def get_procedure_version(code: str, version: int | None = None) -> ProcedureVer
         if candidate.version == version:
             return candidate
     raise NotFound(f"procedure {code} has no version {version}", code="unknown_procedure")
+
+
+def fold_text(text: str) -> str:
+    """``text`` for a search that ignores case and diacritics: ``Đăng ký`` → ``dang ky``
+    (marks stripped after NFD; ``đ``, which has none, becomes ``d``)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.replace("đ", "d").split())
+
+
+def search_procedures(query: str, limit: int = 20) -> list[Procedure]:
+    """Procedures whose code, name or short name hold every word of ``query``, diacritics
+    and case ignored ("dang ky khai sinh" finds "Đăng ký khai sinh"), by code."""
+    words = fold_text(query).split()
+    if not words:
+        return []
+    found = []
+    for procedure in db.session.scalars(sa.select(Procedure).order_by(Procedure.code)):
+        text = fold_text(f"{procedure.code} {procedure.name} {procedure.short_name}")
+        if all(word in text for word in words):
+            found.append(procedure)
+            if len(found) == limit:
+                break
+    return found

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES, action_table
-from app.auth.tokens import current_principal
+from app.auth.tokens import Principal, current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
 from app.db import commit_with_retry, db, utcnow
 from app.errors import DomainError, ValidationError
@@ -20,7 +20,7 @@ from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
 from app.tracking import notices, printing, queries, read_models, schemas, search
 from app.tracking import operations as ops
-from app.tracking.models import Dossier, DossierNotice, NoticeKind
+from app.tracking.models import Dossier, DossierCorrection, DossierNotice, NoticeKind
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,8 +43,14 @@ def post_scans(body: schemas.ScanBatchIn) -> ResponseReturnValue:
     if len(body.events) > limit:
         raise DomainError(f"at most {limit} events per batch", code="batch_too_large",
                           status=413)
-    principal = current_principal()
-    commands = schemas.scan_commands(body.events)
+    return jsonify({"results": record_scans(current_principal(),
+                                            schemas.scan_commands(body.events))})
+
+
+def record_scans(principal: Principal,
+                 commands: list[ops.ScanCommand | ops.RejectedScan]) -> list[dict[str, Any]]:
+    """Ingest and commit scans (the agent's batches, the station page's scans); each
+    result as the API answers it, the dossier in the device view (nothing personal)."""
 
     def answers(check_duplicates: bool) -> list[dict[str, Any]]:
         # Built before the commit, while the dossiers are still loaded.
@@ -52,15 +58,15 @@ def post_scans(body: schemas.ScanBatchIn) -> ResponseReturnValue:
             principal, commands, check_duplicates=check_duplicates)]
 
     try:  # Duplicates are rare (an agent's retry): the first try does not look for them.
-        results = commit_with_retry(lambda: answers(False))
+        return commit_with_retry(lambda: answers(False))
     except ops.DuplicateEvents:
         db.session.rollback()
-        results = commit_with_retry(lambda: answers(True))
-    return jsonify({"results": results})
+        return commit_with_retry(lambda: answers(True))
 
 
-def _intake_command(body: schemas.IntakeIn) -> ops.IntakeCommand:
-    principal = current_principal()
+def intake_command(body: schemas.IntakeIn, principal: Principal) -> ops.IntakeCommand:
+    """The intake command of a body, for ``principal`` (the API's caller or the counter page's
+    user): the procedure, offices and station resolved within the caller's offices."""
     user = principal.user
     assert user is not None
     version = get_procedure_version(body.procedure, body.procedure_version)
@@ -98,7 +104,8 @@ def create_dossier(body: schemas.IntakeIn) -> ResponseReturnValue:
     """
 
     def work() -> tuple[Dossier, bool, str | None]:
-        dossier, created = ops.register_dossier(_intake_command(body), current_principal())
+        dossier, created = ops.register_dossier(intake_command(body, current_principal()),
+                                                current_principal())
         # The receipt secret is shown at creation only, never for a code registered before.
         return dossier, created, ops.lookup_url(dossier) if created else None
 
@@ -213,6 +220,38 @@ def reissue_lookup_secret(reference: str) -> ResponseReturnValue:
     return jsonify(read_models.ReissuedSecret(
         code=dossier.code, lookup_url=link,
         links={"receipt": url_for("api.dossier_receipt", reference=dossier.code)}).to_json())
+
+
+@bp.patch("/dossiers/<reference>")
+@spec(body=schemas.CorrectionIn, responses={200: schemas.CorrectionOut},
+      security=staff(RECEIPT_ROLES), errors=(409,))
+def correct_dossier(reference: str, body: schemas.CorrectionIn) -> ResponseReturnValue:
+    """Correct the applicant's details or the documents received after intake.
+
+    The change is recorded (who, when, each field before and after; append-only) and the
+    receipt at ``links.receipt`` prints the corrected data. Reception (or an admin) in scope
+    only; 409 once the dossier is closed.
+    """
+    principal = current_principal()
+
+    def work() -> tuple[Dossier, DossierCorrection | None]:
+        dossier = ops.resolve_dossier(reference, principal)
+        return dossier, ops.correct_dossier(dossier, body.command(), principal.user)
+
+    dossier, correction = commit_with_retry(work)
+    return jsonify(correction_out(dossier, correction).model_dump(mode="json"))
+
+
+def correction_out(dossier: Dossier,
+                   correction: DossierCorrection | None) -> schemas.CorrectionOut:
+    tz = calendar_for(dossier.receiving_office).tz
+    return schemas.CorrectionOut(
+        code=dossier.code, changed=sorted(correction.changes) if correction else [],
+        corrected_at=schemas.iso(correction.corrected_at, tz) if correction else None,
+        corrected_by=correction.corrected_by.full_name
+        if correction and correction.corrected_by else None,
+        links=schemas.CorrectionLinksOut(
+            receipt=url_for("api.dossier_receipt", reference=dossier.code)))
 
 
 @bp.get("/dossiers/<reference>/control-sheet.pdf")

@@ -358,3 +358,27 @@ class DailySerial(Base):
 
     def __repr__(self) -> str:
         return f"<DailySerial {self.office_id} {self.day} {self.last}>"
+
+
+class DossierCorrection(Base):
+    """A correction of the applicant's details or the documents received, made after intake
+    (the receipt is then reprinted): who, when, and each field's value before and after.
+
+    Append-only: a correction is never edited nor deleted; the next one is a new row.
+    """
+
+    __tablename__ = "dossier_correction"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
+    # {"applicant_phone": ["0912…", "0987…"], "documents": [[...], [...]]}: before, after.
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    corrected_at: Mapped[dt.datetime]
+    corrected_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    dossier: Mapped[Dossier] = relationship()
+    corrected_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<DossierCorrection {self.dossier_id} {sorted(self.changes)}>"

@@ -43,6 +43,7 @@ from app.tracking.codes import (
 from app.tracking.models import (
     DailySerial,
     Dossier,
+    DossierCorrection,
     DossierNotice,
     DossierStatus,
     NoticeKind,
@@ -285,6 +286,74 @@ def _check_appointment(req: IntakeCommand, received_at: dt.datetime) -> None:
     if msg is not None:
         raise ValidationError(msg, details=[{"field": "due_at", "type": "bad_due_at",
                                              "message": msg}])
+
+
+# --- corrections after intake -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CorrectionCommand:
+    """What the desk corrects after intake; ``None`` leaves a field as it is.
+
+    The applicant's fields as the receipt prints them, and the whole list of documents
+    received (rows added or removed).
+    """
+
+    name: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    address: str | None = None
+    email: str | None = None
+    documents: tuple[str, ...] | None = None
+    reason: str = ""
+
+
+#: The dossier's columns a correction may change, by the command's field names.
+CORRECTABLE = {"name": "applicant_name", "phone": "applicant_phone",
+               "id_number": "applicant_id_number", "address": "applicant_address",
+               "email": "applicant_email", "documents": "documents"}
+
+
+def correct_dossier(dossier: Dossier, cmd: CorrectionCommand,
+                    by: User | None) -> DossierCorrection | None:
+    """Correct the applicant's details or the documents received, and record the change.
+
+    The record (:class:`DossierCorrection`, append-only) keeps who, when and each changed
+    field before and after; nothing is recorded when nothing changes (``None``). The receipt
+    printed from the dossier afterwards shows the corrected data.
+
+    :raises Conflict: ``dossier_closed`` once the dossier is finished (its receipt was
+        handed back, or it was withdrawn, refused or stopped).
+    """
+    if dossier.status.closed:
+        msg = f"dossier {dossier.code} is closed: its receipt can no longer be corrected"
+        raise Conflict(msg, code="dossier_closed")
+    changes: dict[str, Any] = {}
+    for name, column in CORRECTABLE.items():
+        value = getattr(cmd, name)
+        if value is None:
+            continue
+        new = list(value) if column == "documents" else value
+        old = getattr(dossier, column)
+        if new != old:
+            changes[column] = [old, new]
+            setattr(dossier, column, new)
+    if not changes:
+        return None
+    correction = DossierCorrection(dossier=dossier, changes=changes, reason=cmd.reason,
+                                   corrected_at=utcnow(), corrected_by=by)
+    db.session.add(correction)
+    db.session.flush()
+    # The fields' names only: the values are personal data, never logged.
+    log.info("dossier %s corrected: %s", dossier.code, ", ".join(sorted(changes)))
+    return correction
+
+
+def corrections_of(dossier: Dossier) -> list[DossierCorrection]:
+    """The dossier's corrections, newest first."""
+    return list(db.session.scalars(
+        sa.select(DossierCorrection).where(DossierCorrection.dossier_id == dossier.id)
+        .options(sa.orm.joinedload(DossierCorrection.corrected_by))
+        .order_by(DossierCorrection.id.desc())))
 
 
 # --- state ------------------------------------------------------------------------------------

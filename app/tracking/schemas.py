@@ -348,6 +348,49 @@ class IntakeOut(BaseModel):
     links: IntakeLinksOut
 
 
+# --- corrections after intake -----------------------------------------------------------------
+
+class ApplicantPatchIn(_In):
+    """The applicant's fields to correct; a field left out stays as it is ("" clears it)."""
+
+    name: PrintedName | None = None
+    phone: Printed30 | None = None
+    id_number: Text32 | None = None
+    address: Printed250 | None = None
+    email: Printed200 | None = None
+
+
+class CorrectionIn(_In):
+    """Correct the applicant or the documents received after intake; the receipt is then
+    reprinted. ``documents`` is the whole new list."""
+
+    applicant: ApplicantPatchIn | None = None
+    documents: list[Printed300] | None = Field(None, max_length=60)
+    reason: Printed250 = Field("", description="Why, for the record")
+
+    def command(self) -> ops.CorrectionCommand:
+        a = self.applicant or ApplicantPatchIn()
+        documents = None if self.documents is None else tuple(d for d in self.documents if d)
+        return ops.CorrectionCommand(name=a.name, phone=a.phone, id_number=a.id_number,
+                                     address=a.address, email=a.email, documents=documents,
+                                     reason=self.reason)
+
+
+class CorrectionLinksOut(BaseModel):
+    receipt: str = Field(description="The receipt with the corrected data, to reprint")
+
+
+class CorrectionOut(BaseModel):
+    code: str
+    changed: list[str] = Field(description=(
+        "The fields changed (applicant_name, applicant_phone, applicant_id_number, "
+        "applicant_address, applicant_email, documents); empty: nothing changed, nothing "
+        "recorded"))
+    corrected_at: str | None = Field(None, json_schema_extra={"format": "date-time"})
+    corrected_by: str | None = None
+    links: CorrectionLinksOut
+
+
 # --- notices (Mẫu 02, 03, 04) -------------------------------------------------------------------
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000),

@@ -25,7 +25,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf import CSRFProtect
 
 from app.auth.models import Role, User
-from app.auth.permissions import STAFF_ROLES, SUPERVISION_ROLES
+from app.auth.permissions import INTAKE_ROLES, STAFF_ROLES, SUPERVISION_ROLES
 from app.auth.tokens import Principal
 from app.db import db, utcnow
 from app.i18n import LANGUAGES
@@ -39,6 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Where each role starts; the pages of later work (intake, station, queue, dashboard, admin)
 # take their role's row as they arrive.
 START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
+START_PAGES[Role.RECEPTION] = "counter.intake_form"
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -60,6 +61,10 @@ class Page:
 
 
 PAGES = (
+    Page("counter.intake_form", _l("Receive a dossier"),
+         _l("The counter: a new dossier, its receipt and label"), INTAKE_ROLES),
+    Page("counter.station_page", _l("Scan station"),
+         _l("Scan files, badges and action cards with a keyboard scanner")),
     Page("tracking.lookup_form", _l("Look up a dossier"),
          _l("What a citizen sees with the code of a receipt")),
     Page("tracking.kiosk", _l("Citizen kiosk"),
