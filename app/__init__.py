@@ -98,6 +98,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.printjobs import api as print_jobs
 
     print_jobs.register(app)
+    from app.admin import views as admin
+
+    admin.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:
