@@ -138,6 +138,10 @@ def test_every_admin_page_reads_well_at_the_desk_and_on_a_phone(
     """axe-core on each admin page, and nothing wider than the screen; screenshots."""
     server, _ = live()
     _province_wide(server)
+    cli = server.app.test_cli_runner()
+    for args in (["station", "add", "--office", "000.00.19.H12", "--code", "QUAY-2", "--name",
+                  "Quầy 2", "--kind", "reception"], ["device", "add", "--station", "QUAY-2"]):
+        assert cli.invoke(args=args).exit_code == 0  # something in the log
     page = _admin_page(browser, server, size)
     found: dict[str, Any] = {}
     for name, path in [("index", "/admin/"), ("offices", "/admin/offices"),
