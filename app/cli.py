@@ -208,14 +208,10 @@ def office_printing(code: str, layout: str | None, printer: str | None) -> None:
     """Show or set an office's default label layout and printer type."""
     from app.offices.models import PrinterType
     from app.offices.operations import get_office
-    from app.tracking.printing import layout_for
+    from app.tracking.printing import set_label_settings
 
-    office = get_office(code)
-    if layout is not None:
-        layout_for(office, layout)  # refuse a layout that cannot be printed
-        office.label_layout = layout
-    if printer is not None:
-        office.label_printer = PrinterType(printer)
+    office = set_label_settings(get_office(code), layout,
+                                PrinterType(printer) if printer is not None else None)
     if layout is not None or printer is not None:
         _record("office.printing", f"office {office.code}", office, layout=office.label_layout,
                 printer=office.label_printer.value)

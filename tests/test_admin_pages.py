@@ -137,9 +137,12 @@ def test_editing_an_office_and_adding_a_station_are_recorded(app: Flask, admin: 
     office = {"what": "office", "office-name": "UBND xã Tân Phong (mới)",
               "office-place": "Tân Phong",
               "office-office_hours": "07:30-11:30,13:30-17:00",
-              "office-code_pattern": "{agency}-{yyyymmdd}-{serial:05d}"}
+              "office-code_pattern": "{agency}-{yyyymmdd}-{serial:05d}",
+              "office-label_layout": "thermal-50x30", "office-label_printer": "ZPL"}
     bad = _post(admin, path, office | {"office-code_pattern": "{serial:04d}"})
     assert bad.status_code == 422 and "Máy quét không đọc lại được" in _text(bad)
+    bad = _post(admin, path, office | {"office-label_layout": "a4-999"})
+    assert bad.status_code == 422 and "Không in được nhãn theo khổ này" in _text(bad)
     assert _post(admin, path, office).status_code == 302
     station = {"what": "station", "station-code": "DESK", "station-name": "Quầy 2",
                "station-kind": "RECEPTION"}
@@ -157,7 +160,8 @@ def test_editing_an_office_and_adding_a_station_are_recorded(app: Flask, admin: 
     update = _log(app)[0]
     assert update.details == {"name": "UBND xã Tân Phong (mới)",
                               "office_hours": "07:30-11:30,13:30-17:00",
-                              "code_pattern": "{agency}-{yyyymmdd}-{serial:05d}"}
+                              "code_pattern": "{agency}-{yyyymmdd}-{serial:05d}",
+                              "label_layout": "thermal-50x30", "label_printer": "zpl"}
 
 
 # --- procedures --------------------------------------------------------------------------------

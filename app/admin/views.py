@@ -66,9 +66,10 @@ from app.auth.queries import user_overview
 from app.db import db
 from app.errors import DomainError
 from app.offices import operations as offices
-from app.offices.models import Office, OverrideKind, Station, StationKind
+from app.offices.models import Office, OverrideKind, PrinterType, Station, StationKind
 from app.procedures.models import Procedure
 from app.procedures.operations import StepSpec, create_procedure
+from app.tracking.printing import set_label_settings
 from app.web import ROLE_NAMES, staff_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -117,6 +118,8 @@ REFUSALS: dict[str, LazyString] = {
     "no_override": _l("There is no such override."),
     "device_no_station": _l("Choose at least one station."),
     "device_offices": _l("Choose stations of one office."),
+    "cannot_print": _l("Labels cannot be printed on this layout: give a preset such as a4-65 "
+                       "or thermal-50x30, or a JSON grid that fits the page."),
 }
 
 
@@ -203,6 +206,14 @@ class OfficeForm(FlaskForm):  # type: ignore[misc]
                          description=_l("Periods of the working day, e.g. 07:00-11:30,13:30-17:00"))
     code_pattern = _text(_l("Dossier code pattern (Circular 01/2018)"), max=64,
                          description=_l("e.g. {agency}-{yymmdd}-{serial:04d}"))
+
+
+class PrintingForm(OfficeForm):
+    label_layout = _text(_l("Label layout"), max=400,
+                         description=_l("A preset (a4-65, a4-24, thermal-50x30, ...) or a JSON "
+                                        "grid"))
+    label_printer = SelectField(_l("Label printer"), choices=_options(
+        [("PDF", _l("PDF (sheets and thermal printers)")), ("ZPL", _l("ZPL (Zebra)"))]))
 
 
 class NewOfficeForm(OfficeForm):
@@ -370,26 +381,34 @@ def offices_page() -> ResponseReturnValue:
 def office_page(code: str) -> ResponseReturnValue:
     """One office: edit it, add a station."""
     office = _office(code)
-    form = OfficeForm(obj=office, prefix="office")
+    form = PrintingForm(prefix="office", data={
+        "name": office.name, "place": office.place, "office_hours": office.office_hours,
+        "code_pattern": office.code_pattern, "label_layout": office.label_layout,
+        "label_printer": office.label_printer.name})
     station_form = NewStationForm(prefix="station")
     status = 200
     if request.method == "POST" and request.form.get("what") == "office":
         if form.validate():
-            before = {"name": office.name, "place": office.place,
-                      "office_hours": office.office_hours, "code_pattern": office.code_pattern}
+            fields = ("name", "place", "office_hours", "code_pattern", "label_layout",
+                      "label_printer")
+            before = {k: getattr(office, k) for k in fields}
             try:
                 offices.update_office(office, name=form.name.data,
                                       place=form.place.data or "",
                                       office_hours=form.office_hours.data.strip(),
                                       code_pattern=form.code_pattern.data.strip())
+                set_label_settings(office, form.label_layout.data.strip(),
+                                   PrinterType[form.label_printer.data])
             except DomainError as exc:
                 db.session.rollback()
                 office = _office(code)
                 _attach(exc, {"bad_code_pattern": form.code_pattern,
-                              "bad_office_hours": form.office_hours}, form.name)
+                              "bad_office_hours": form.office_hours,
+                              "cannot_print": form.label_layout}, form.name)
             else:
-                changed = {k: getattr(office, k) for k, v in before.items()
-                           if getattr(office, k) != v}
+                changed = {k: str(getattr(office, k).value if k == "label_printer"
+                                  else getattr(office, k))
+                           for k, v in before.items() if getattr(office, k) != v}
                 _record("office.update", f"office {office.code}", office, **changed)
                 _commit(_l("Office %(code)s saved."), code=office.code)
                 return redirect(url_for("admin.office_page", code=office.code))
