@@ -104,6 +104,9 @@ def _register_blueprints(app: Flask) -> None:
     from app import counter
 
     counter.register(app)
+    from app.admin import views as admin
+
+    admin.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

@@ -56,6 +56,13 @@ def _fail_on_domain_error(func: Any) -> Any:
     return wrapper
 
 
+def _record(action: str, target: str, office: Any = None, **details: Any) -> None:
+    """Record an admin command in the admin log (actor ``cli``), committed with its change."""
+    from app.admin.operations import CLI_ACTOR, record_admin_action
+
+    record_admin_action(CLI_ACTOR, action, target, office=office, **details)
+
+
 # --- db ---------------------------------------------------------------------------------------
 
 def migrations_dir() -> Path:
@@ -165,6 +172,9 @@ def office_add(code: str, name: str, province: str, place: str, hours: str, time
 
     office = create_office(code, name, province=province, place=place, timezone=timezone,
                            office_hours=hours, code_pattern=code_pattern)
+    _record("office.create", f"office {office.code}", office, name=office.name,
+            province=office.province, office_hours=office.office_hours,
+            code_pattern=office.code_pattern)
     db.session.commit()
     click.echo(f"office {office.code} added")
 
@@ -182,6 +192,7 @@ def office_code_pattern(code: str, pattern: str | None) -> None:
     office = get_office(code)
     if pattern is not None:
         set_code_pattern(office, pattern)
+        _record("office.update", f"office {office.code}", office, code_pattern=pattern)
         db.session.commit()
     compiled = code_pattern(office.code_pattern, office.code)
     click.echo(f"{office.code}: {office.code_pattern} ({compiled.shape}, at most "
@@ -199,14 +210,13 @@ def office_printing(code: str, layout: str | None, printer: str | None) -> None:
     """Show or set an office's default label layout and printer type."""
     from app.offices.models import PrinterType
     from app.offices.operations import get_office
-    from app.tracking.printing import layout_for
+    from app.tracking.printing import set_label_settings
 
-    office = get_office(code)
-    if layout is not None:
-        layout_for(office, layout)  # refuse a layout that cannot be printed
-        office.label_layout = layout
-    if printer is not None:
-        office.label_printer = PrinterType(printer)
+    office = set_label_settings(get_office(code), layout,
+                                PrinterType(printer) if printer is not None else None)
+    if layout is not None or printer is not None:
+        _record("office.printing", f"office {office.code}", office, layout=office.label_layout,
+                printer=office.label_printer.value)
     db.session.commit()
     click.echo(f"{office.code}: layout {office.label_layout}, printer "
                f"{office.label_printer.value}")
@@ -242,6 +252,8 @@ def station_add(office_code: str, code: str, name: str, kind: str) -> None:
     from app.offices.operations import add_station, get_office
 
     station = add_station(get_office(office_code), code, name, StationKind[kind.upper()])
+    _record("station.create", f"station {station.code}", station.office, name=station.name,
+            kind=station.kind.name.lower())
     db.session.commit()
     click.echo(f"station {station.code} added")
 
@@ -282,6 +294,8 @@ def device_add(stations: tuple[str, ...], name: str | None) -> None:
 
     bound = [get_station(code) for code in stations]
     device, token = create_device(name or f"scanner at {bound[0].code}", bound)
+    _record("device.create", f"device {device.id}", device.office, name=device.name,
+            stations=list(stations))
     db.session.commit()
     click.echo(f"device {device.id} ({device.name}) bound to {', '.join(stations)}")
     click.echo(f"token: {token}")
@@ -295,7 +309,8 @@ def device_revoke(device_id: int) -> None:
     """Revoke a device's token: its scans are refused from now on."""
     from app.auth.operations import revoke_device
 
-    revoke_device(device_id)
+    device = revoke_device(device_id)
+    _record("device.revoke", f"device {device.id}", device.office, name=device.name)
     db.session.commit()
     click.echo(f"device {device_id} revoked")
 
@@ -342,6 +357,8 @@ def user_add(username: str, full_name: str, role: str, office_code: str, badge: 
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = create_user(username, full_name, Role[role.upper()], get_office(office_code),
                        password=password, badge=badge, province_scope=province_scope)
+    _record("user.create", f"user {user.username}", user.office, role=user.role.value,
+            badge=user.badge, province_scope=user.province_scope)
     db.session.commit()
     click.echo(f"user {user.username} added")
 
@@ -359,7 +376,10 @@ def user_token(username: str, name: str, expires_in: str | None) -> None:
     from app.auth.operations import get_user, issue_token, parse_lifetime
 
     lifetime = parse_lifetime(expires_in or str(current_app.config["API_TOKEN_LIFETIME"]))
-    token = issue_token(get_user(username), name, expires_in=lifetime)
+    user = get_user(username)
+    token = issue_token(user, name, expires_in=lifetime)
+    _record("user.issue_token", f"user {user.username}", user.office, name=name,
+            lifetime=str(lifetime))
     db.session.commit()
     click.echo(token)
     expires = dt.datetime.now(dt.UTC) + lifetime
@@ -374,7 +394,9 @@ def user_revoke_tokens(username: str) -> None:
     """Revoke every personal token of USERNAME (the next request with one answers 401)."""
     from app.auth.operations import get_user, revoke_tokens
 
-    count = revoke_tokens(get_user(username))
+    user = get_user(username)
+    count = revoke_tokens(user)
+    _record("user.revoke_tokens", f"user {user.username}", user.office, count=count)
     db.session.commit()
     click.echo(f"{count} token(s) of {username} revoked")
 
@@ -387,7 +409,8 @@ def user_deactivate(username: str) -> None:
     """Lock USERNAME out at once: every token answers 401 until ``activate``."""
     from app.auth.operations import get_user, set_user_active
 
-    set_user_active(get_user(username), False)
+    user = set_user_active(get_user(username), False)
+    _record("user.deactivate", f"user {user.username}", user.office)
     db.session.commit()
     click.echo(f"user {username} deactivated")
 
@@ -400,7 +423,8 @@ def user_activate(username: str) -> None:
     """Let a deactivated user in again (unexpired, unrevoked tokens work again)."""
     from app.auth.operations import get_user, set_user_active
 
-    set_user_active(get_user(username), True)
+    user = set_user_active(get_user(username), True)
+    _record("user.activate", f"user {user.username}", user.office)
     db.session.commit()
     click.echo(f"user {username} activated")
 
@@ -449,6 +473,8 @@ def procedure_add(code: str, name: str, short_name: str, field_name: str, durati
 
     version = create_procedure(code, name, duration, [parse_step(s) for s in steps],
                                short_name=short_name, field=field_name, fee=fee)
+    _record("procedure.version", f"procedure {code}", version=version.version,
+            duration=duration, steps=list(steps))
     db.session.commit()
     click.echo(f"procedure {code} version {version.version} saved")
 
@@ -572,6 +598,8 @@ def calendar_set(day: dt.datetime, kind: str, office_code: str | None, note: str
     office = get_office(office_code) if office_code else None
     override_kind = OverrideKind.DAY_OFF if kind == "day-off" else OverrideKind.WORKING_DAY
     set_calendar_override(office, day.date(), override_kind, note)
+    _record("calendar.set", f"day {day.date().isoformat()}", office,
+            kind=override_kind.name.lower(), note=note, scope=office.code if office else "all")
     db.session.commit()
     click.echo(f"{day.date().isoformat()} is now a {override_kind.value}")
 
@@ -588,6 +616,8 @@ def calendar_unset(day: dt.datetime, office_code: str | None) -> None:
 
     office = get_office(office_code) if office_code else None
     removed = remove_calendar_override(office, day.date())
+    _record("calendar.unset", f"day {day.date().isoformat()}", office,
+            scope=office.code if office else "all")
     db.session.commit()
     scope = f"office {office.code}" if office else "all offices"
     click.echo(f"{day.date().isoformat()}: {removed.kind.value} override removed ({scope})")
@@ -733,6 +763,9 @@ def badges_cmd(usernames: tuple[str, ...], office_code: str | None, sheet: bool,
     users = badge_users(usernames, office_code)
     # A name the card cannot hold is a LabelError, a ValueError: a clean usage error.
     body = render_badge_cards([badge_card(u) for u in users], sheet=sheet, dpi=dpi)
+    _record("badges.print", ", ".join(u.username for u in users),
+            users=[u.username for u in users])
+    db.session.commit()
     Path(out).write_bytes(body)
     click.echo(f"{len(users)} badge card(s) → {out} ({len(body)} bytes)")
 
@@ -753,5 +786,7 @@ def cards_cmd(send_to: tuple[str, ...], sheet: bool, dpi: int, out: str) -> None
 
     cards = action_cards(send_to)
     body = render_command_cards(cards, sheet=sheet, dpi=dpi)
+    _record("cards.print", "action cards", send_to=list(send_to))
+    db.session.commit()
     Path(out).write_bytes(body)
     click.echo(f"{len(cards)} action card(s) → {out} ({len(body)} bytes)")

@@ -419,6 +419,12 @@ def send_card_code(destination: str) -> str:
     return f"{action_card_code(SEND)}-{value}"
 
 
+def is_place_code(code: str) -> bool:
+    """True if ``code`` can name an office (its QCVN 102 agency code, ``000.00.19.H12``) or a
+    station: what a send card and a ``send`` scan carry (:data:`DESTINATION_SHAPE`)."""
+    return _DESTINATION_RE.fullmatch(code) is not None
+
+
 def is_card_code(text: str) -> bool:
     """True if the normalized ``text`` carries the reserved card prefix."""
     return text.startswith(CARD_PREFIX)

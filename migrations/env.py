@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import context
 
 # Import every model module so that the metadata is complete.
+from app.admin import models as _admin  # noqa: F401
 from app.auth import models as _auth  # noqa: F401
 from app.db import Base
 from app.offices import models as _offices  # noqa: F401

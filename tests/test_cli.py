@@ -60,7 +60,7 @@ def test_station_device_user_lifecycle(app, runner):
     assert runner.invoke(args=["device", "revoke", "1"]).exit_code == 0
     assert client.get("/api/v1/stations", headers=headers).status_code == 401
     user = runner.invoke(args=["user", "add", "mai", "--name", "Trần Thị Mai", "--role",
-                               "reception", "--office", "H12.22", "--password", "x"])
+                               "reception", "--office", "H12.22", "--password", "mật-khẩu-mới"])
     assert user.exit_code == 0, user.output
     issued = runner.invoke(args=["user", "token", "mai"])
     assert issued.stdout.startswith("trk_usr_")  # the expiry goes to stderr

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.models import ApiToken, Device, Role, User
 from app.auth.tokens import DEVICE_PREFIX, USER_PREFIX, new_token
+from app.codes import BADGE_SHAPE, badge_card_code
 from app.db import db, utcnow
 from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.offices.models import Office, Station
@@ -24,25 +25,78 @@ def create_user(username: str, full_name: str, role: Role, office: Office, *,
                 province_scope: bool = False) -> User:
     """Add a staff account.
 
-    :raises ValidationError: empty name, or province scope on a role that cannot have it.
-    :raises Conflict: the username or badge is taken.
+    :raises ValidationError: empty name, a badge no scanner could give back (``bad_badge``),
+        a password too short (``short_password``), or province scope on a role that cannot
+        have it (``province_scope``).
+    :raises Conflict: the username (``username_taken``) or badge (``badge_taken``) is taken.
     """
     username = username.strip().lower()
     if not username or not full_name.strip():
         raise ValidationError("a user needs a username and a full name")
     if province_scope and role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise ValidationError("only supervisors and admins can see a whole province")
-    taken = db.session.scalar(sa.select(User.id).where(
-        sa.or_(User.username == username, User.badge == badge) if badge
-        else User.username == username))
-    if taken is not None:
-        raise Conflict(f"username {username} or badge {badge} is taken")
+        raise ValidationError("only supervisors and admins can see a whole province",
+                              code="province_scope")
+    if password is not None:
+        _check_password(password)
+    if badge:
+        _check_badge(badge)
+    if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username} is taken", code="username_taken")
     user = User(username=username, full_name=full_name.strip(), role=role, office=office,
                 badge=badge, province_scope=province_scope,
                 password_hash=generate_password_hash(password) if password else None)
     db.session.add(user)
     db.session.flush()
     log.info("user %s (%s) created", username, role.value)
+    return user
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        msg = f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+        raise ValidationError(msg, code="short_password")
+
+
+def _check_badge(badge: str, user: User | None = None) -> None:
+    """:raises ValidationError: a badge a card cannot carry; :raises Conflict: taken."""
+    try:
+        badge_card_code(badge)
+    except ValueError as exc:
+        raise ValidationError(f"a badge is {BADGE_SHAPE}", code="bad_badge") from exc
+    holder = db.session.scalar(sa.select(User).where(User.badge == badge))
+    if holder is not None and holder is not user:
+        raise Conflict(f"badge {badge} is taken by another user", code="badge_taken")
+
+
+def set_password(user: User, password: str) -> User:
+    """Give ``user`` a new login password; it ends the sessions opened with the old one and
+    lifts a lockout.
+
+    :raises ValidationError: a password shorter than :data:`MIN_PASSWORD_LENGTH`.
+    """
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    db.session.flush()
+    log.warning("password of %s reset", user.username)
+    return user
+
+
+def set_badge(user: User, badge: str | None) -> User:
+    """Give ``user`` a badge (the code on the card scanned as the actor), or take it away.
+
+    :raises ValidationError: a badge no scanner could give back (``bad_badge``).
+    :raises Conflict: another user has it (``badge_taken``).
+    """
+    badge = (badge or "").strip() or None
+    if badge is not None:
+        _check_badge(badge, user)
+    user.badge = badge
+    db.session.flush()
+    log.info("badge of %s %s", user.username, "set" if badge else "removed")
     return user
 
 
@@ -182,10 +236,11 @@ def create_device(name: str, stations: Sequence[Station]) -> tuple[Device, str]:
     :raises ValidationError: no station, or stations of different offices.
     """
     if not stations:
-        raise ValidationError("a device needs at least one station")
+        raise ValidationError("a device needs at least one station", code="device_no_station")
     offices = {s.office_id for s in stations}
     if len(offices) != 1:
-        raise ValidationError("a device's stations must belong to one office")
+        raise ValidationError("a device's stations must belong to one office",
+                              code="device_offices")
     token, digest = new_token(DEVICE_PREFIX)
     device = Device(name=name, office_id=stations[0].office_id, token_hash=digest,
                     stations=list(stations))

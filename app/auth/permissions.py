@@ -37,6 +37,8 @@ INTAKE_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
 RECEIPT_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 STAFF_ROLES = frozenset(Role)
+# Offices, stations, procedures, the calendar, users and devices (the /admin pages).
+ADMIN_ROLES = frozenset({Role.ADMIN})
 
 
 def _values(*actions: ScanAction) -> frozenset[str]:

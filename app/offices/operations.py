@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from app.codes import DEFAULT_CODE_PATTERN, CodePatternError, code_pattern
+from app.codes import (
+    DEFAULT_CODE_PATTERN,
+    DESTINATION_SHAPE,
+    CodePatternError,
+    code_pattern,
+    is_place_code,
+)
 from app.db import cached_for, db, forget
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import CalendarOverride, Office, OverrideKind, Station, StationKind
@@ -24,23 +30,52 @@ def create_office(code: str, name: str, *, province: str, place: str = "",
                   code_pattern: str = DEFAULT_CODE_PATTERN) -> Office:
     """Register a one-stop centre or agency.
 
-    :raises ValidationError: bad office hours, time zone or code pattern (see
+    :raises ValidationError: an agency code cards and scans cannot carry (``bad_office_code``),
+        bad office hours or time zone (``bad_office_hours``), code pattern (see
         :func:`app.codes.code_pattern`).
-    :raises Conflict: the agency code exists.
+    :raises Conflict: the agency code exists (``office_exists``).
     """
-    try:
-        OfficeHours.parse(office_hours)
-        WorkCalendar(tz=timezone)
-    except (ValueError, KeyError) as exc:
-        raise ValidationError(f"office settings are invalid: {exc}") from exc
+    if not is_place_code(code):
+        msg = f"office code {code!r}: an agency code is {DESTINATION_SHAPE}"
+        raise ValidationError(msg, code="bad_office_code")
+    _check_hours(office_hours, timezone)
     _check_code_pattern(code_pattern, code)
     if db.session.scalar(sa.select(Office.id).where(Office.code == code)) is not None:
-        raise Conflict(f"office {code} exists already")
+        raise Conflict(f"office {code} exists already", code="office_exists")
     office = Office(code=code, name=name, province=province, place=place, timezone=timezone,
                     office_hours=office_hours, code_pattern=code_pattern)
     db.session.add(office)
     db.session.flush()
     log.info("office %s created", code)
+    return office
+
+
+def _check_hours(office_hours: str, timezone: str) -> None:
+    try:
+        OfficeHours.parse(office_hours)
+        WorkCalendar(tz=timezone)
+    except (ValueError, KeyError) as exc:
+        raise ValidationError(f"office settings are invalid: {exc}",
+                              code="bad_office_hours") from exc
+
+
+def update_office(office: Office, *, name: str, place: str, office_hours: str,
+                  code_pattern: str) -> Office:
+    """Change an office's name, place, hours and code pattern (its agency code stays: dossier
+    codes, cards and scans carry it).
+
+    :raises ValidationError: bad office hours or code pattern.
+    """
+    if not name.strip():
+        raise ValidationError("an office needs a name")
+    _check_hours(office_hours, office.timezone)
+    if code_pattern != office.code_pattern:
+        set_code_pattern(office, code_pattern)
+    if office_hours != office.office_hours:
+        forget("calendar")
+    office.name, office.place, office.office_hours = name.strip(), place.strip(), office_hours
+    db.session.flush()
+    log.info("office %s updated", office.code)
     return office
 
 
@@ -76,17 +111,30 @@ def get_office(code: str) -> Office:
 def add_station(office: Office, code: str, name: str, kind: StationKind) -> Station:
     """Add a scan point to an office.
 
-    :raises Conflict: the station code is taken.
+    :raises ValidationError: a code cards and scans cannot carry (``bad_station_code``).
+    :raises Conflict: the station code is taken (``station_exists``).
     """
     code = code.strip().upper()
-    if not code or len(code) > 32:
-        raise ValidationError("a station code needs 1 to 32 characters")
+    if not is_place_code(code):
+        msg = f"station code {code!r}: a station code is {DESTINATION_SHAPE}"
+        raise ValidationError(msg, code="bad_station_code")
     if db.session.scalar(sa.select(Station.id).where(Station.code == code)) is not None:
-        raise Conflict(f"station {code} exists already")
+        raise Conflict(f"station {code} exists already", code="station_exists")
     station = Station(office=office, code=code, name=name, kind=kind)
     db.session.add(station)
     db.session.flush()
     log.info("station %s added to %s", code, office.code)
+    return station
+
+
+def update_station(station: Station, *, name: str, kind: StationKind, active: bool) -> Station:
+    """Rename a station, change its kind, or take it out of (or back into) service; an
+    inactive station keeps its history but no scan is placed there."""
+    if not name.strip():
+        raise ValidationError("a station needs a name")
+    station.name, station.kind, station.active = name.strip(), kind, active
+    db.session.flush()
+    log.info("station %s updated", station.code)
     return station
 
 

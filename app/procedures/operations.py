@@ -118,19 +118,22 @@ def legal_hours(duration: LegalDuration) -> decimal.Decimal:
 
 def _build_steps(steps: Sequence[StepSpec], duration: LegalDuration) -> list[ProcedureStep]:
     if not steps:
-        raise ValidationError("a step plan needs at least one step")
+        raise ValidationError("a step plan needs at least one step", code="empty_plan")
     built = []
     for position, spec in enumerate(steps, start=1):
         if spec.budget_hours < 0:
-            raise ValidationError(f"step {position} ({spec.name}) has a negative budget")
+            raise ValidationError(f"step {position} ({spec.name}) has a negative budget",
+                                  code="negative_budget", details={"step": position})
         if (spec.station is None) == (spec.kind is None):
-            raise ValidationError(f"step {position} ({spec.name}) needs a station or a kind")
+            raise ValidationError(f"step {position} ({spec.name}) needs a station or a kind",
+                                  code="step_needs_station", details={"step": position})
         station = None
         if spec.station is not None:
             station = db.session.scalar(
                 sa.select(Station).where(Station.code == spec.station.upper()))
             if station is None:
-                raise ValidationError(f"step {position} names unknown station {spec.station}")
+                raise ValidationError(f"step {position} names unknown station {spec.station}",
+                                      code="unknown_station", details={"step": position})
         built.append(ProcedureStep(position=position, name=spec.name, station=station,
                                    station_kind=spec.kind, budget_hours=spec.budget_hours))
     total = sum((s.budget_hours for s in built), decimal.Decimal(0))
@@ -141,7 +144,8 @@ def _build_steps(steps: Sequence[StepSpec], duration: LegalDuration) -> list[Pro
         why = "" if exact else f", all that {duration} is sure to leave in an ordinary week"
         raise ValidationError(
             f"the steps add up to {total.normalize():f} working hours, more than the legal "
-            f"{limit:f} working hours ({duration}{why})", code="plan_exceeds_duration")
+            f"{limit:f} working hours ({duration}{why})", code="plan_exceeds_duration",
+            details={"total": f"{total.normalize():f}", "limit": f"{limit:f}"})
     return built
 
 
@@ -162,7 +166,7 @@ def create_procedure(code: str, name: str, duration: str, steps: Sequence[StepSp
     try:
         legal = parse_duration(duration)
     except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
+        raise ValidationError(str(exc), code="bad_duration") from exc
     built = _build_steps(steps, legal)
     procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
     if procedure is None:

@@ -90,6 +90,20 @@ def layout_for(office: Office, spec: str | None = None) -> labels.Layout:
         raise _as_label_error(exc) from exc
 
 
+def set_label_settings(office: Office, layout: str | None = None,
+                       printer: PrinterType | None = None) -> Office:
+    """Change the office's default label layout and printer type (what is not given stays).
+
+    :raises ValidationError: a layout the labels cannot be printed on (``cannot_print``).
+    """
+    if layout is not None:
+        layout_for(office, layout)  # refuse a layout that cannot be printed
+        office.label_layout = layout
+    if printer is not None:
+        office.label_printer = printer
+    return office
+
+
 def print_labels(dossiers: Sequence[Dossier], *, layout: str | None = None,
                  printer: str | None = None, copies: int = 1, start_position: int = 1,
                  with_2d: bool = False) -> Printed:

@@ -25,7 +25,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf import CSRFProtect
 
 from app.auth.models import Role, User
-from app.auth.permissions import INTAKE_ROLES, STAFF_ROLES, SUPERVISION_ROLES
+from app.auth.permissions import ADMIN_ROLES, INTAKE_ROLES, STAFF_ROLES, SUPERVISION_ROLES
 from app.auth.tokens import Principal
 from app.db import db, utcnow
 from app.i18n import LANGUAGES
@@ -40,6 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # take their role's row as they arrive.
 START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
 START_PAGES[Role.RECEPTION] = "counter.intake_form"
+START_PAGES[Role.ADMIN] = "admin.index"
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -72,6 +73,8 @@ PAGES = (
     Page("supervision_pages.refused_scans_page", _l("Refused scans"),
          _l("Scans refused because the file was outside the scanner's scope"),
          SUPERVISION_ROLES),
+    Page("admin.index", _l("Administration"),
+         _l("Offices, stations, procedures, calendar, users and devices"), ADMIN_ROLES),
 )
 
 
