@@ -39,6 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Where each role starts; the pages of later work (intake, station, queue, dashboard, admin)
 # take their role's row as they arrive.
 START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
+START_PAGES[Role.SUPERVISOR] = "dashboard.dashboard"
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -66,6 +67,9 @@ PAGES = (
          _l("Full screen lookup for the touch screen in the waiting room")),
     Page("supervision_pages.refused_scans_page", _l("Refused scans"),
          _l("Scans refused because the file was outside the scanner's scope"),
+         SUPERVISION_ROLES),
+    Page("dashboard.dashboard", _l("Dashboard"),
+         _l("Dossiers by status, deadlines, time per step, on-time rate, queues, missed scans"),
          SUPERVISION_ROLES),
 )
 
