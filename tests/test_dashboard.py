@@ -69,7 +69,9 @@ def test_the_dashboards_figures_are_the_report_apis(supervisor, office, week):
     status = api(supervisor, office, "status")
     assert drawn["status"]["labels"] == [r["status_label"] for r in status]
     assert drawn["status"]["datasets"][0]["data"] == [r["count"] for r in status]
-    assert sum(r["count"] for r in status) == 4  # A, B, C and D were received that week
+    # A was returned, B and C wait at the leader's for pickup, D is at Thụ lý.
+    assert [(r["status"], r["status_code"], r["count"]) for r in status] == [
+        ("in_progress", 4, 1), ("processed", 9, 2), ("returned", 10, 1)]
 
     triage = api(supervisor, office, "triage")
     assert drawn["triage"]["datasets"][0]["data"] == [
@@ -91,7 +93,10 @@ def test_the_dashboards_figures_are_the_report_apis(supervisor, office, week):
 
     queues = api(supervisor, office, "queues")
     assert drawn["queues"]["labels"] == [r["station_name"] for r in queues]
-    assert queues[0]["station"] == "TUPHAP" and queues[0]["oldest_hours"] == 14.0
+    assert [(r["station"], r["processing"], r["waiting"], r["oldest_code"], r["oldest_hours"])
+            for r in queues] == [("TUPHAP", 1, 0, week["D"]["code"], 14.0),
+                                 ("LEADER", 0, 2, None, None)]
+    assert drawn["queues"]["datasets"][0]["data"] == [1, 0]
 
     missed = api(supervisor, office, "missed")
     assert drawn["missed"]["datasets"][0]["data"] == [
@@ -222,6 +227,8 @@ def test_the_dashboard_in_a_browser_draws_every_chart(browser: Browser, live, si
     expect(page.locator("#chart-dwell .takeaway")).to_contain_text("Bước chậm nhất")
     canvases = page.locator("canvas[data-chart]")
     assert canvases.count() == 6
+    page.wait_for_function("() => [...document.querySelectorAll('canvas[data-chart]')]"
+                           ".every(c => Chart.getChart(c))")
     # Chart.js drew on every canvas: some pixels are not blank.
     painted = page.eval_on_selector_all("canvas[data-chart]", """cs => cs.map(c => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

@@ -80,7 +80,12 @@
   function start() {
     if (typeof Chart === "undefined") { return; }
     Chart.defaults.font.family = '"Be Vietnam Pro", "Noto Sans", Arial, sans-serif';
-    document.querySelectorAll("canvas[data-chart]").forEach(draw);
+    var all = function () { document.querySelectorAll("canvas[data-chart]").forEach(draw); };
+    // Labels are measured in the page's font: wait for it, or a label may be cut.
+    (document.fonts && document.fonts.load ? Promise.all([
+      document.fonts.load('13px "Be Vietnam Pro"', "Tư pháp"),
+      document.fonts.load('bold 13px "Be Vietnam Pro"', "Tư pháp")]) : Promise.resolve())
+      .then(all, all);
   }
 
   if (document.readyState === "loading") {
