@@ -185,6 +185,7 @@ def test_downloads_open_with_the_same_figures(supervisor, office, week):
 
 @pytest.mark.parametrize(("params", "message"), [
     ({"from": "hôm qua"}, "Hãy nhập ngày"),
+    ({"to": "2026-13-45"}, "Hãy nhập ngày"),
     ({"from": "2026-11-06", "to": "2026-11-01"}, "Khoảng thời gian phải kết thúc"),
     ({"procedure": "9.999999"}, "Không có đơn vị hoặc thủ tục này"),
 ])

@@ -305,8 +305,7 @@ def _day(instant: dt.datetime | None, *, end: bool = False) -> str:
 def _problem(exc: ValidationError | NotFound) -> str:
     if isinstance(exc, NotFound):
         return _("There is no such office or procedure.")
-    fields = {d.get("field") for d in exc.details or ()}
-    if "to" in fields and "from" not in fields:
+    if any(d.get("type") == "bad_period" for d in exc.details or ()):
         return _("The period must end on or after the day it starts.")
     return _("Enter the dates as day/month/year, e.g. 30/11/2026.")
 
