@@ -87,7 +87,7 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
     # Reports: supervisors and admins, each within its scope (tests/test_reports.py).
     **{("GET", f"/api/v1/reports/{name}", ""):
        (401, 401, 403, 403, 403, 403, 200, 200, 403, 403)
-       for name in ("dwell", "ontime", "triage", "missed")},
+       for name in ("dwell", "ontime", "triage", "missed", "status", "queues")},
     # The list: staff only, each sees its scope (another office's staff an empty page).
     ("GET", "/api/v1/dossiers", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),

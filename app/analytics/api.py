@@ -31,16 +31,20 @@ from app.tracking.supervision import _BOUND_DOC, _bound
 bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports")
 
 DEFAULT_DAYS = 30
-ReportName = Literal["dwell", "ontime", "triage", "missed"]
+ReportName = Literal["dwell", "ontime", "triage", "missed", "status", "queues"]
 GroupBy = Literal["step", "station", "procedure", "staff", "office", "month"]
-ALLOWED_BY = {"dwell": reports.DWELL_BY, "ontime": reports.ONTIME_BY, "triage": (),
-              "missed": ()}
+ALLOWED_BY: dict[str, tuple[str, ...]] = {
+    "dwell": reports.DWELL_BY, "ontime": reports.ONTIME_BY, "triage": (), "missed": (),
+    "status": (), "queues": ()}
 
 
 def register(app: Flask) -> None:
     """The reports' and downloads' endpoints, and the ``tracker report`` commands."""
     app.register_blueprint(bp)
     app.register_blueprint(downloads.bp)
+    from app.analytics.dashboard import pages
+
+    app.register_blueprint(pages)
     from app.analytics.cli import report_group
 
     app.cli.add_command(report_group)
@@ -130,6 +134,37 @@ class MissedRow(BaseModel):
     expected: int | None = None
     scanned: int | None = None
     rate: float | None = None
+
+
+class StatusRow(BaseModel):
+    """How many dossiers received in the period have this status now."""
+
+    status: str
+    status_code: int = Field(description="The national portal's status code")
+    status_label: str
+    count: int
+
+
+class QueueRow(BaseModel):
+    """The files at a station at the period end (now, unless it has ended)."""
+
+    office: str
+    station: str
+    station_name: str
+    processing: int = Field(description="Open processing stays")
+    waiting: int = Field(description="Open waits for the citizen or for pickup")
+    oldest_code: str | None = Field(description="The dossier in processing there longest")
+    oldest_since: str | None
+    oldest_hours: float | None = Field(description="Its working hours there")
+    oldest_calendar_hours: float | None
+
+
+class StatusOut(BaseModel):
+    rows: list[StatusRow]
+
+
+class QueuesOut(BaseModel):
+    rows: list[QueueRow]
 
 
 class DwellOut(BaseModel):
@@ -222,3 +257,18 @@ def triage(query: ReportParams) -> ResponseReturnValue:
 def missed(query: ReportParams) -> ResponseReturnValue:
     """Probable missed scans and the scan compliance per station and staff member."""
     return _answer("missed", query)
+
+
+@bp.get("/status")
+@spec(query=ReportParams, responses={200: StatusOut}, security=_SUPERVISORS, errors=(403, 404))
+def status(query: ReportParams) -> ResponseReturnValue:
+    """The dossiers received in the period, counted by their status now."""
+    return _answer("status", query)
+
+
+@bp.get("/queues")
+@spec(query=ReportParams, responses={200: QueuesOut}, security=_SUPERVISORS, errors=(403, 404))
+def queues(query: ReportParams) -> ResponseReturnValue:
+    """The files at each station at the period end (now unless it has ended): in processing,
+    waiting for the citizen or for pickup, and the oldest in processing."""
+    return _answer("queues", query)

@@ -93,5 +93,7 @@ for _name, _summary in {
         "dwell": "Dwell time per step, station, procedure, staff member or office",
         "ontime": "On-time rates under formula 766 or resolved",
         "triage": "Dossiers in progress: within, approaching or past their appointment",
-        "missed": "Probable missed scans and scan compliance"}.items():
+        "missed": "Probable missed scans and scan compliance",
+        "status": "Dossiers received in the period, by their status now",
+        "queues": "Files at each station: in processing, waiting, the oldest"}.items():
     report_group.add_command(_report_command(_name, _summary))

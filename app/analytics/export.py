@@ -57,7 +57,8 @@ def write_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column | st
     :param rows: mappings from column keys to values (missing keys: empty cells).
     :param columns: :class:`Column` or plain keys (the key is then the header).
     :param fmt: ``json``, ``csv`` or ``xlsx``.
-    :param title: the XLSX sheet's name (at most 31 characters).
+    :param title: the XLSX sheet's name (cut to 31 characters, without the ones Excel
+        refuses).
     :raises ValueError: an unknown format.
     """
     cols = _columns(columns)
@@ -110,6 +111,11 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
+def _sheet_title(title: str) -> str:
+    """``title`` as Excel takes a sheet's name: at most 31 characters, none of ``\\/*?:[]``."""
+    return "".join(" " if c in "\\/*?:[]" else c for c in title).strip()[:31] or "Sheet"
+
+
 def _xlsx(rows: Iterable[Mapping[str, Any]], columns: list[Column], title: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -118,7 +124,7 @@ def _xlsx(rows: Iterable[Mapping[str, Any]], columns: list[Column], title: str) 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = title[:31]
+    sheet.title = _sheet_title(title)
     sheet.append([c.header for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -718,8 +718,68 @@ def _holder_before(scanned: dict[int, Any], position: int) -> str | None:
     return scanned[max(earlier)].username  # type: ignore[no-any-return]
 
 
+# --- counts by status and station queues (the dashboard) --------------------------------------
+
+STATUS_COLUMNS = ["status", "status_code", "status_label", "count"]
+
+
+def status_counts(query: ReportQuery) -> Table:
+    """The dossiers received in the period, counted by their status now, in the national
+    codes' order (statuses no dossier has are left out)."""
+    stmt = (sa.select(Dossier.status, sa.func.count())
+            .where(Dossier.received_at >= query.start, Dossier.received_at < query.end,
+                   *_owned(query))
+            .group_by(Dossier.status))
+    counts = {status: count for status, count in db.session.execute(stmt)}
+    return Table(STATUS_COLUMNS, [
+        {"status": s.name.lower(), "status_code": s.value, "status_label": s.label,
+         "count": counts[s]} for s in DossierStatus if counts.get(s)])
+
+
+QUEUE_COLUMNS = ["office", "station", "station_name", "processing", "waiting", "oldest_code",
+                 "oldest_since", "oldest_hours", "oldest_calendar_hours"]
+_WAITING = (stays.SUPPLEMENT, stays.PAYMENT, stays.PICKUP)
+
+
+def queues(query: ReportQuery) -> Table:
+    """The files at each station at the period end (now, unless it has ended): the stays
+    open then, ``processing`` (charged to a step) and ``waiting`` (for the citizen's papers or
+    payment, or for pickup), and the oldest processing one with its age then (working and
+    calendar hours). Ordered by the files in processing, most first."""
+    at = query.at
+    ages = _open_ages(query)
+    stmt = (sa.select(Stay.id, Stay.interval, Stay.started_at, Dossier.code.label("dossier"),
+                      Office.code.label("office"), Station.code.label("station"),
+                      Station.name.label("station_name"))
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .join(Station, Station.id == Stay.station_id)
+            .join(Office, Office.id == Station.office_id)
+            .where(Stay.interval.in_((stays.PROCESSING, *_WAITING)), Stay.started_at < at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
+                   *_stays_in_scope(query))
+            .order_by(Stay.started_at, Stay.id))
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for stay in db.session.execute(stmt):
+        row = rows.setdefault((stay.office, stay.station), {
+            "office": stay.office, "station": stay.station, "station_name": stay.station_name,
+            "processing": 0, "waiting": 0, "oldest_code": None, "oldest_since": None,
+            "oldest_hours": None, "oldest_calendar_hours": None})
+        if stay.interval != stays.PROCESSING:
+            row["waiting"] += 1
+            continue
+        row["processing"] += 1
+        if row["oldest_code"] is None and stay.id in ages:  # the earliest started
+            working, wall = ages[stay.id]
+            row |= {"oldest_code": stay.dossier, "oldest_since": stay.started_at.isoformat(),
+                    "oldest_hours": working, "oldest_calendar_hours": wall}
+    ordered = sorted(rows.values(), key=lambda r: (-r["processing"], -(r["oldest_hours"] or 0),
+                                                   r["office"], r["station"]))
+    return Table(QUEUE_COLUMNS, ordered)
+
+
 REPORTS: dict[str, Callable[[ReportQuery], Table]] = {
-    "dwell": dwell, "ontime": ontime, "triage": triage, "missed": missed}
+    "dwell": dwell, "ontime": ontime, "triage": triage, "missed": missed,
+    "status": status_counts, "queues": queues}
 
 
 def office_ids(codes: Collection[str]) -> frozenset[int]:

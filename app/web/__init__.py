@@ -41,6 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
 START_PAGES[Role.RECEPTION] = "counter.intake_form"
 START_PAGES[Role.ADMIN] = "admin.index"
+START_PAGES[Role.SUPERVISOR] = "dashboard.dashboard"
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -75,6 +76,9 @@ PAGES = (
          SUPERVISION_ROLES),
     Page("admin.index", _l("Administration"),
          _l("Offices, stations, procedures, calendar, users and devices"), ADMIN_ROLES),
+    Page("dashboard.dashboard", _l("Dashboard"),
+         _l("Dossiers by status, deadlines, time per step, on-time rate, queues, missed scans"),
+         SUPERVISION_ROLES),
 )
 
 
