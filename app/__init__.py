@@ -101,6 +101,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.analytics import api as analytics
 
     analytics.register(app)
+    from app.tracking import work_pages
+
+    work_pages.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

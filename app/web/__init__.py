@@ -25,7 +25,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf import CSRFProtect
 
 from app.auth.models import Role, User
-from app.auth.permissions import STAFF_ROLES, SUPERVISION_ROLES
+from app.auth.permissions import QUEUE_ROLES, STAFF_ROLES, SUPERVISION_ROLES
 from app.auth.tokens import Principal
 from app.db import db, utcnow
 from app.i18n import LANGUAGES
@@ -38,7 +38,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Where each role starts; the pages of later work (intake, station, queue, dashboard, admin)
 # take their role's row as they arrive.
-START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
+START_PAGES: dict[Role, str] = {role: "web.home" for role in Role} | {
+    Role.SPECIALIST: "work_pages.queue", Role.LEADER: "work_pages.queue"}
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -67,6 +68,11 @@ PAGES = (
     Page("supervision_pages.refused_scans_page", _l("Refused scans"),
          _l("Scans refused because the file was outside the scanner's scope"),
          SUPERVISION_ROLES),
+    Page("work_pages.queue", _l("Files I hold"),
+         _l("What I hold, what is overdue or due soon, and what is on its way to us"),
+         QUEUE_ROLES),
+    Page("work_pages.dossiers", _l("Find a dossier"),
+         _l("By code, tracking number, applicant name or phone")),
 )
 
 
