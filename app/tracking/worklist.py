@@ -70,7 +70,8 @@ def work_queue(principal: Principal, now: dt.datetime) -> read_models.WorkQueue:
     soon = _due_soon(principal, now)
     offices = principal.office_ids
     transits = [row.dossier for row in queries.in_transit(offices, now)
-                if row.dossier.transit_to_office_id in offices]
+                if (row.to_station.office_id if row.to_station else row.dossier.transit_to_office_id)
+                in offices]
     return read_models.WorkQueue(
         counts=read_models.QueueCounts(held=_count(held), due_soon=len(soon), late=_count(late),
                                        in_transit=len(transits)),
