@@ -34,12 +34,12 @@ def _rows(dossiers: Iterable[Dossier]) -> list[read_models.QueueRow]:
     return sorted(rows, key=lambda r: (_URGENCY.get(r.on_time, 2), r.due_at))
 
 
-def _load(stmt: sa.Select[tuple[Dossier]]) -> list[Dossier]:
+def _load(stmt: sa.Select[Dossier]) -> list[Dossier]:
     return list(db.session.scalars(stmt.options(
         sa.orm.joinedload(Dossier.current_station), sa.orm.joinedload(Dossier.current_holder))))
 
 
-def _count(stmt: sa.Select[tuple[Dossier]]) -> int:
+def _count(stmt: sa.Select[Dossier]) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0)
 
 
