@@ -61,6 +61,11 @@ def _due_soon(principal: Principal, now: dt.datetime) -> list[Dossier]:
     return [d for d in found if queries.standing(d).verdict == queries.APPROACHING]
 
 
+def _destination(row: queries.TransitRow) -> int | None:
+    """The office a file in transit goes to: its station's, else the one the send named."""
+    return row.to_station.office_id if row.to_station else row.dossier.transit_to_office_id
+
+
 def work_queue(principal: Principal, now: dt.datetime) -> read_models.WorkQueue:
     """The caller's work queue (a staff user: devices hold nothing)."""
     assert principal.user is not None
@@ -70,8 +75,7 @@ def work_queue(principal: Principal, now: dt.datetime) -> read_models.WorkQueue:
     soon = _due_soon(principal, now)
     offices = principal.office_ids
     transits = [row.dossier for row in queries.in_transit(offices, now)
-                if (row.to_station.office_id if row.to_station else row.dossier.transit_to_office_id)
-                in offices]
+                if _destination(row) in offices]
     return read_models.WorkQueue(
         counts=read_models.QueueCounts(held=_count(held), due_soon=len(soon), late=_count(late),
                                        in_transit=len(transits)),
