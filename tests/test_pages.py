@@ -205,6 +205,9 @@ def test_root_sends_citizens_to_the_lookup_and_staff_to_their_start(app, client,
     assert client.get("/").headers["Location"] == "/lookup"
     set_passwords(app)
     log_in(client, "leader")
+    assert client.get("/").headers["Location"] == "/queue"  # those who hold files
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/home")})
+    log_in(client, "supervisor")
     assert client.get("/").headers["Location"] == "/home"
 
 

@@ -91,8 +91,8 @@ def test_login_locks_the_account_after_repeated_failures(browser: Browser, live:
     expect(page.locator(".alert")).to_have_text(locked)
     assert page.url.endswith("/login")
 
-    log_in(page, server, "leader")  # another account is not locked
-    expect(page.locator("h1")).to_have_text("Xin chào, Cán bộ leader")
+    log_in(page, server, "supervisor")  # another account is not locked
+    expect(page.locator("h1")).to_have_text("Xin chào, Cán bộ supervisor")
     page.goto(server.at("/"))
     assert page.url == server.at("/home")
     page.click("text=Đăng xuất")
@@ -236,7 +236,7 @@ def test_every_page_at_its_sizes_has_no_serious_accessibility_violation(
     check("not-found", "/khong-co")
     check("login", "/login")
     log_in(page, server, "specialist")
-    check("home")
+    check("home", "/home")
     check("forbidden", "/refused-scans")
     page.click("text=Đăng xuất")
     log_in(page, server, "supervisor")
