@@ -80,20 +80,18 @@ def dossiers() -> ResponseReturnValue:
                            pages=pages, q=query.q or "", **LABELS)
 
 
-def _dossier_context(code: str) -> dict[str, Any]:
-    dossier = ops.resolve_dossier(code, g.principal)
-    d = read_models.read_dossier(dossier, g.principal)
-    assert isinstance(d, read_models.StaffDossier)
-    return {"d": d, "may_reprint": g.principal.user.role in RECEIPT_ROLES, **LABELS}
-
-
 @bp.get("/dossiers/<code>")
 @staff_page()
 def dossier(code: str) -> ResponseReturnValue:
     """The dossier as ``GET /api/v1/dossiers/<code>`` shows it to staff, live."""
-    _dossier_context(code)  # unknown or out of scope: the 404 page, before any token
-    return live.respond("work/dossier.html", "work/_dossier.html",
-                        lambda: _dossier_context(code), code)
+    found = ops.resolve_dossier(code, g.principal)  # unknown or out of scope: the 404 page
+
+    def build() -> dict[str, Any]:
+        d = read_models.read_dossier(found, g.principal)
+        assert isinstance(d, read_models.StaffDossier)
+        return {"d": d, "may_reprint": g.principal.user.role in RECEIPT_ROLES, **LABELS}
+
+    return live.respond("work/dossier.html", "work/_dossier.html", build, code)
 
 
 def _pdf(printed: printing.Printed) -> ResponseReturnValue:
