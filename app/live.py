@@ -18,7 +18,8 @@ are never held by an open stream (four workers and ten open pages would exhaust 
 the login, CSRF, CSP and rate limits apply as to any request, and a page survives a restart or a
 network cut by just asking again (the script backs off while errors last). The cost of an
 unchanged poll is two index lookups and an empty 304; a change reaches the screen within one
-period.
+period. What moves no id (an apology's new due date, a scan committed after one with a higher
+id) shows when the minute turns at the latest.
 """
 
 from __future__ import annotations
