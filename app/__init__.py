@@ -107,6 +107,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import views as admin
 
     admin.register(app)
+    from app.tracking import work_pages
+
+    work_pages.register(app)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

@@ -91,6 +91,9 @@ MATRIX: dict[tuple[str, str, str], tuple[int | str, ...]] = {
     # The list: staff only, each sees its scope (another office's staff an empty page).
     ("GET", "/api/v1/dossiers", ""):
         (401, 401, 403, 200, 200, 200, 200, 200, 200, 200),
+    # The work queue: those who hold files (each sees its own; another office's an empty one).
+    ("GET", "/api/v1/queue", ""):
+        (401, 401, 403, 200, 200, 200, 403, 200, 200, 200),
     # The register names applicants; the logs name staff: supervisors and admins.
     ("GET", "/api/v1/reports/register.xlsx", ""):
         (401, 401, 403, 403, 403, 403, 200, 200, 403, 403),

@@ -204,8 +204,12 @@ def test_a_failing_page_gets_the_translated_500_page(make_app):
 def test_root_sends_citizens_to_the_lookup_and_staff_to_their_start(app, client, office):
     assert client.get("/").headers["Location"] == "/lookup"
     set_passwords(app)
-    log_in(client, "leader")
-    assert client.get("/").headers["Location"] == "/home"
+    starts = {"reception": "/intake", "specialist": "/queue", "leader": "/queue",
+              "supervisor": "/dashboard", "admin": "/admin/"}
+    for username, start in starts.items():
+        log_in(client, username)
+        assert client.get("/").headers["Location"] == start, username
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/home")})
 
 
 def test_every_string_of_the_pages_has_a_vietnamese_translation():

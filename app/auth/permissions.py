@@ -36,6 +36,8 @@ INTAKE_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
 # The receipt carries the applicant's data and the lookup secret: reprinted by reception only.
 RECEIPT_ROLES = frozenset({Role.RECEPTION, Role.ADMIN})
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# Those who hold files: the work queue (what I hold, what is late or due soon, what comes).
+QUEUE_ROLES = frozenset({Role.RECEPTION, Role.SPECIALIST, Role.LEADER, Role.ADMIN})
 STAFF_ROLES = frozenset(Role)
 # Offices, stations, procedures, the calendar, users and devices (the /admin pages).
 ADMIN_ROLES = frozenset({Role.ADMIN})

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth.permissions import INTAKE_ROLES, RECEIPT_ROLES, action_table
+from app.auth.permissions import INTAKE_ROLES, QUEUE_ROLES, RECEIPT_ROLES, action_table
 from app.auth.tokens import Principal, current_principal
 from app.boundary import PUBLIC, Binary, spec, staff
 from app.db import commit_with_retry, db, utcnow
@@ -18,7 +18,7 @@ from app.extensions import lookup_limit
 from app.offices.operations import calendar_for, get_office
 from app.procedures.models import Procedure
 from app.procedures.operations import get_procedure_version
-from app.tracking import notices, printing, queries, read_models, schemas, search
+from app.tracking import notices, printing, queries, read_models, schemas, search, worklist
 from app.tracking import operations as ops
 from app.tracking.models import Dossier, DossierCorrection, DossierNotice, NoticeKind
 
@@ -146,6 +146,15 @@ def list_dossiers(query: schemas.DossierListQuery) -> ResponseReturnValue:
         dossiers=[read_models.staff_row(d, queries.standing(d)) for d in found.dossiers],
         page=query.page, per_page=query.per_page, total=found.total)
     return jsonify(page.to_json())
+
+
+@bp.get("/queue")
+@spec(responses={200: read_models.WorkQueue}, security=staff(QUEUE_ROLES))
+def work_queue() -> ResponseReturnValue:
+    """The caller's work queue: the open dossiers they hold, those of their lists that are
+    late or due within APPROACHING_DUE_HOURS, and files sent to their offices; each list most
+    urgent first (late, then due soon, then by due time). The page ``/queue`` shows it."""
+    return jsonify(worklist.work_queue(current_principal(), utcnow()).to_json())
 
 
 @bp.get("/dossiers/<reference>")

@@ -507,3 +507,64 @@ def read_dossier(dossier: Dossier, principal: Principal | None, *,
         return device_view(dossier, now)
     with_timeline = secret is not None and ops.check_lookup_secret(dossier, secret)
     return public_view(dossier, now, with_timeline=with_timeline)
+
+
+# --- work queue and waiting-room board (app.tracking.worklist) ---------------------------------
+
+class QueueRow(DossierRow):
+    """One dossier of a work queue: the list's row, the working time left, the transit."""
+
+    holder: str | None = Field(description="Who holds the file now")
+    working_hours_left: float | None
+    in_transit: Transit | None
+
+
+class QueueCounts(ReadModel):
+    held: int
+    due_soon: int
+    late: int
+    in_transit: int
+
+
+class WorkQueue(ReadModel):
+    """What a staff member must act on (``GET /queue``), each list most urgent first and at
+    most ``limit`` long; the counts are of every dossier."""
+
+    counts: QueueCounts
+    held: list[QueueRow] = Field(description="Open dossiers the caller holds now")
+    late: list[QueueRow] = Field(description="Open dossiers of the caller's lists past due")
+    due_soon: list[QueueRow] = Field(description=(
+        "Open dossiers of the caller's lists within APPROACHING_DUE_HOURS of their due time"))
+    in_transit: list[QueueRow] = Field(description="Files sent to the caller's offices")
+    limit: int
+
+
+def queue_row(d: Dossier, now: Standing) -> QueueRow:
+    return QueueRow(**staff_row(d, now).model_dump(),
+                    holder=d.current_holder.full_name if d.current_holder else None,
+                    working_hours_left=queries.working_hours_left(d, now.calendar, now.now),
+                    in_transit=_transit(d, now))
+
+
+class BoardRow(ReadModel):
+    """A result ready for pickup as the waiting room sees it: the code and a masked name."""
+
+    code: str
+    applicant: str = Field(description="Masked name, e.g. N*** T*** H***")
+    ready_at: OfficeTime
+
+
+class Board(ReadModel):
+    """The waiting-room board of one office: public, nothing personal beyond masked names."""
+
+    office: OfficeRef
+    ready: list[BoardRow]
+    received_today: int
+    returned_today: int
+    as_of: OfficeTime
+
+
+def board_row(d: Dossier, tz: Any) -> BoardRow:
+    assert d.finished_at is not None
+    return BoardRow(code=d.code, applicant=mask_name(d.applicant_name),
+                    ready_at=d.finished_at.astimezone(tz))

@@ -68,17 +68,33 @@ def _matches(q: str) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def search_dossiers(principal: Principal, criteria: DossierSearch, now: dt.datetime) -> Page:
-    """One page of the dossiers in the caller's scope that match, newest received first.
-
-    In scope: those the caller's offices own (receiving or competent), or that a ``send``
-    handed to one of them (app.tracking.scope). A dossier open to an office only as a plan
-    step's guest is read by its code, not listed.
-    """
+def listed_for(principal: Principal) -> sa.ColumnElement[bool]:
+    """The dossiers a caller's lists show: those the caller's offices own (receiving or
+    competent), or that a ``send`` handed to one of them (app.tracking.scope). A dossier open
+    to an office only as a plan step's guest is read by its code, not listed."""
     offices = principal.office_ids
-    stmt = sa.select(Dossier).where(sa.or_(Dossier.receiving_office_id.in_(offices),
-                                           Dossier.competent_office_id.in_(offices),
-                                           Dossier.sent_to_office_id.in_(offices)))
+    return sa.or_(Dossier.receiving_office_id.in_(offices),
+                  Dossier.competent_office_id.in_(offices),
+                  Dossier.sent_to_office_id.in_(offices))
+
+
+def open_clause() -> sa.ColumnElement[bool]:
+    """Not finished and not closed: the office still owes the citizen something."""
+    return sa.and_(Dossier.finished_at.is_(None), Dossier.status.not_in(CLOSED_STATUSES))
+
+
+def late_clause(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """DOMAIN: an open dossier is late once past its due time; while the citizen is awaited,
+    it is judged at the instant the wait began."""
+    return sa.and_(open_clause(),
+                   sa.func.coalesce(Dossier.paused_since,
+                                    sa.literal(now, Dossier.due_at.type)) > Dossier.due_at)
+
+
+def search_dossiers(principal: Principal, criteria: DossierSearch, now: dt.datetime) -> Page:
+    """One page of the dossiers in the caller's lists (:func:`listed_for`) that match,
+    newest received first."""
+    stmt = sa.select(Dossier).where(listed_for(principal))
     if criteria.q:
         stmt = stmt.where(_matches(criteria.q))
     if criteria.statuses:
@@ -87,11 +103,7 @@ def search_dossiers(principal: Principal, criteria: DossierSearch, now: dt.datet
         stmt = stmt.join(Station, Station.id == Dossier.current_station_id).where(
             Station.code == criteria.station.upper())
     if criteria.overdue is not None:
-        # DOMAIN: an open dossier is late once past its due time; while the citizen is
-        # awaited, it is judged at the instant the wait began.
-        late = sa.and_(Dossier.finished_at.is_(None), Dossier.status.not_in(CLOSED_STATUSES),
-                       sa.func.coalesce(Dossier.paused_since,
-                                         sa.literal(now, Dossier.due_at.type)) > Dossier.due_at)
+        late = late_clause(now)
         stmt = stmt.where(late if criteria.overdue else sa.not_(late))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(

@@ -25,7 +25,13 @@ from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf import CSRFProtect
 
 from app.auth.models import Role, User
-from app.auth.permissions import ADMIN_ROLES, INTAKE_ROLES, STAFF_ROLES, SUPERVISION_ROLES
+from app.auth.permissions import (
+    ADMIN_ROLES,
+    INTAKE_ROLES,
+    QUEUE_ROLES,
+    STAFF_ROLES,
+    SUPERVISION_ROLES,
+)
 from app.auth.tokens import Principal
 from app.db import db, utcnow
 from app.i18n import LANGUAGES
@@ -36,12 +42,11 @@ csrf = CSRFProtect()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Where each role starts; the pages of later work (intake, station, queue, dashboard, admin)
-# take their role's row as they arrive.
-START_PAGES: dict[Role, str] = {role: "web.home" for role in Role}
-START_PAGES[Role.RECEPTION] = "counter.intake_form"
-START_PAGES[Role.ADMIN] = "admin.index"
-START_PAGES[Role.SUPERVISOR] = "dashboard.dashboard"
+# Where each role starts after logging in (every page it may open is listed on /home).
+START_PAGES: dict[Role, str] = {
+    Role.RECEPTION: "counter.intake_form", Role.SPECIALIST: "work_pages.queue",
+    Role.LEADER: "work_pages.queue", Role.SUPERVISOR: "dashboard.dashboard",
+    Role.ADMIN: "admin.index"}
 
 ROLE_NAMES = {
     Role.RECEPTION: _l("Reception desk"),
@@ -79,6 +84,11 @@ PAGES = (
     Page("dashboard.dashboard", _l("Dashboard"),
          _l("Dossiers by status, deadlines, time per step, on-time rate, queues, missed scans"),
          SUPERVISION_ROLES),
+    Page("work_pages.queue", _l("Files I hold"),
+         _l("What I hold, what is overdue or due soon, and what is on its way to us"),
+         QUEUE_ROLES),
+    Page("work_pages.dossiers", _l("Find a dossier"),
+         _l("By code, tracking number, applicant name or phone")),
 )
 
 
