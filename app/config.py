@@ -43,8 +43,8 @@ Environment variables (``FLASK_`` prefix, values parsed as JSON where they can b
   testing (set ``false`` to try the pages over plain HTTP on another machine).
 - ``FLASK_KIOSK_RESET_SECONDS``: the kiosk goes back to its empty form after this long without
   input (30).
-- ``FLASK_LIVE_POLL_SECONDS``: how often a live page (queue, dossier, board) asks whether a
-  scan arrived (10).
+- ``FLASK_LIVE_POLL_SECONDS``: how often a live page (queue, dossier, board, station,
+  dashboard, kiosk) asks whether a scan arrived (10).
 - ``FLASK_PRINT_JOB_MAX_AGE_MINUTES``: a print job its agent has not fetched within this many
   minutes (the PC was off) is dropped rather than printed late (default 30).
 """
@@ -116,6 +116,6 @@ DEFAULTS: dict[str, Any] = {
     # A kiosk page stays open for hours: its token lives as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
     "KIOSK_RESET_SECONDS": 30,
-    # Live pages (queue, dossier, board, station) ask the server again this often (app.live).
+    # Live pages (queue, dossier, board, station, dashboard, kiosk) ask the server again this often (app.live).
     "LIVE_POLL_SECONDS": 10,
 }

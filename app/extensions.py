@@ -3,7 +3,8 @@
 Three limits, each configurable (``app/config.py``):
 
 - the public lookup: ONE budget per client address, shared by ``GET /api/v1/lookup/<code>``
-  and the HTML page ``/lookup/<code>`` (``LOOKUP_RATE_LIMIT``);
+  and the HTML pages ``/lookup/<code>`` and ``/kiosk/lookup`` (``LOOKUP_RATE_LIMIT``; the
+  kiosk's live poll is free while it is answered 304);
 - every authenticated call, per bearer token (its hash, not the caller's address, so an
   office behind one NAT address is not one budget): a scan batch or a bulk label request
   costs one per item, so a stolen device token cannot try codes by the thousand in one
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 
 from flask import Response, current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RouteLimit
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
@@ -34,6 +35,13 @@ def _config(key: str) -> Callable[[], str]:
 
 
 lookup_limit = limiter.shared_limit(_config("LOOKUP_RATE_LIMIT"), scope="public-lookup")
+
+
+def lookup_limit_except(exempt: Callable[[], bool]) -> RouteLimit:
+    """The same public lookup budget, not spent by the requests ``exempt`` says cost nothing
+    (the kiosk's poll answered 304: it shows nothing)."""
+    return limiter.shared_limit(_config("LOOKUP_RATE_LIMIT"), scope="public-lookup",
+                                exempt_when=exempt)
 
 
 class TooManyRequests(DomainError):

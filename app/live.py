@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -42,7 +42,15 @@ LIVE_HEADER = "X-Live"
 
 def change_token(*parts: object) -> str:
     """A token that changes when a scan or a dossier is recorded anywhere, every minute, and
-    with the language, the logged-in user and ``parts``."""
+    with the language, the logged-in user and ``parts``; computed once per request for the
+    same ``parts`` (so a rate limit's exemption and the answer agree)."""
+    known: dict[tuple[object, ...], str] = g.setdefault("live_tokens", {})
+    if parts not in known:
+        known[parts] = _token(parts)
+    return known[parts]
+
+
+def _token(parts: tuple[object, ...]) -> str:
     newest = db.session.execute(sa.select(
         sa.select(sa.func.max(ScanEvent.id)).scalar_subquery(),
         sa.select(sa.func.max(Dossier.id)).scalar_subquery())).one()
@@ -57,6 +65,12 @@ def is_poll() -> bool:
     return request.headers.get(LIVE_HEADER) == "1"
 
 
+def unchanged(*parts: object) -> bool:
+    """Whether this request is a poll that :func:`respond` will answer 304 (it costs nothing:
+    a rate limit may exempt it, as the public kiosk's does)."""
+    return is_poll() and change_token(request.path, *parts) in request.if_none_match
+
+
 def respond(page: str, fragment: str, build: Callable[[], dict[str, Any]],
             *parts: object) -> ResponseReturnValue:
     """The page ``page``, or for a poll its region ``fragment`` — or 304 when unchanged.
@@ -65,7 +79,7 @@ def respond(page: str, fragment: str, build: Callable[[], dict[str, Any]],
     :param parts: what else the region depends on (the view's arguments), for the token.
     """
     token = change_token(request.path, *parts)
-    if is_poll() and token in request.if_none_match:
+    if unchanged(*parts):
         response = Response(status=304)
     else:
         context = build() | {"live_etag": token}

@@ -24,6 +24,7 @@ from flask_babel import LazyString, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app import live
 from app.analytics import reports
 from app.analytics.api import DEFAULT_DAYS, ReportParams, build_query
 from app.analytics.export import FILE_FORMATS, MEDIA_TYPES, write_table
@@ -262,36 +263,41 @@ def _choices() -> tuple[list[Office], list[Procedure]]:
 @pages.get("/dashboard")
 @staff_page(SUPERVISION_ROLES)
 def dashboard() -> ResponseReturnValue:
-    """The dashboard of the caller's offices: every chart with its takeaway and table."""
+    """The dashboard of the caller's offices: every chart with its takeaway and table; live
+    (:mod:`app.live`): the figures are asked again when a scan or a dossier is recorded."""
     offices, procedures = _choices()
-    names = {p.code: p.short_name or p.name for p in procedures}
     form = {k: request.args.get(k, "").strip() for k in FILTERS}
     try:
         params = _params()
-        now = utcnow()
-        charts = {}
-        for name, source in SOURCES.items():
-            rows, _columns = _rows(name, params, now)
-            takeaway, spec = DRAW[name](rows, names)
-            charts[name] = Chart(name, source.title, takeaway, spec, rows)
+        shown = form | {"from": _day(params.since), "to": _day(params.until, end=True)}
+        return live.respond("analytics/dashboard.html", "analytics/_dashboard.html",
+                            lambda: _figures(params, procedures) | {
+                                "offices": offices, "procedures": procedures, "form": shown,
+                                "problem": None, "query": {k: v for k, v in shown.items() if v}},
+                            request.query_string)
     except Forbidden:
         abort(403)
     except (ValidationError, NotFound) as exc:
         return render_template("analytics/dashboard.html", offices=offices,
                                procedures=procedures, form=form, charts=[],
                                problem=_problem(exc)), 422
-    form |= {"from": _day(params.since), "to": _day(params.until, end=True)}
-    return render_template("analytics/dashboard.html", offices=offices, procedures=procedures,
-                           form=form, charts=charts, problem=None,
-                           query={k: v for k, v in form.items() if v}, names=names,
-                           triage=TRIAGE, missed_kinds=MISSED_KINDS, formulas=FORMULAS,
-                           number=_number, percent=_percent,
-                           month=_month, missed_counts=missed_counts,
-                           stations=_station_names(),
-                           apologies=[r for r in charts["triage"].rows if r["needs_apology"]],
-                           missed_top=_longest(charts["missed"].rows),
-                           tz=zoneinfo.ZoneInfo(g.principal.office.timezone),
-                           formats=FILE_FORMATS)
+
+
+def _figures(params: ReportParams, procedures: list[Procedure]) -> dict[str, Any]:
+    """The charts and lists of the dashboard, as the report API computes them now."""
+    names = {p.code: p.short_name or p.name for p in procedures}
+    now = utcnow()
+    charts = {}
+    for name, source in SOURCES.items():
+        rows, _columns = _rows(name, params, now)
+        takeaway, spec = DRAW[name](rows, names)
+        charts[name] = Chart(name, source.title, takeaway, spec, rows)
+    return {"charts": charts, "names": names, "triage": TRIAGE, "missed_kinds": MISSED_KINDS,
+            "formulas": FORMULAS, "number": _number, "percent": _percent, "month": _month,
+            "missed_counts": missed_counts, "stations": _station_names(),
+            "apologies": [r for r in charts["triage"].rows if r["needs_apology"]],
+            "missed_top": _longest(charts["missed"].rows),
+            "tz": zoneinfo.ZoneInfo(g.principal.office.timezone), "formats": FILE_FORMATS}
 
 
 def _day(instant: dt.datetime | None, *, end: bool = False) -> str:

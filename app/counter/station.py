@@ -12,6 +12,8 @@ client-generated id, so a double submit is answered ``duplicate`` and written on
   unless a badge of one of the user's offices started a session at this station; a badge of
   anybody else is refused and changes nothing.
 - The result shows the device view of the dossier (nothing personal), from where it came.
+- Under it, a live region (:mod:`app.live`) lists the files at the station now, so a
+  colleague's or the agent's scan shows without a reload (the scan input keeps the focus).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from app import live
 from app import station as st
 from app.auth.models import User
 from app.codes import ACTION, BADGE, UnreadableScan, read_scan
@@ -33,9 +36,10 @@ from app.counter import bp
 from app.db import db, utcnow
 from app.offices.models import Station
 from app.tracking import operations as ops
-from app.tracking import schemas
+from app.tracking import schemas, worklist
 from app.tracking.api import record_scans
 from app.tracking.models import Dossier
+from app.tracking.work_pages import LABELS
 from app.web import staff_page
 
 COOKIE = "station"
@@ -118,18 +122,32 @@ def _now(station: Station) -> dict[str, Any]:
             "next_action": st.action_label(state.next_action, state.destination)}
 
 
+def _here(station: Station) -> dict[str, Any]:
+    """The live region's context: the files at the station now."""
+    rows, total = worklist.at_station(g.principal, station.id)
+    return {"rows": rows, "total": total, **LABELS}
+
+
 def _page(station: Station | None, stations: list[Station], **context: Any) -> str:
     now = _now(station) if station is not None else {}
+    here = {}
+    if station is not None:  # the token a poll of the page's URL will compare
+        url = url_for("counter.station_page")
+        here = _here(station) | {"live_url": url, "live_etag": live.change_token(url, station.code)}
     return render_template("counter/station.html", station=station, stations=stations,
-                           next_id=uuid.uuid4(), **now, **context)
+                           next_id=uuid.uuid4(), **now, **here, **context)
 
 
 @bp.get("/station")
 @staff_page()
 def station_page() -> ResponseReturnValue:
-    """The station: choose it once, then scan."""
+    """The station: choose it once, then scan; a poll gets the files at the station now."""
     stations = _stations()
-    return _page(_chosen(stations), stations)
+    station = _chosen(stations)
+    if station is None or not live.is_poll():
+        return _page(station, stations)
+    return live.respond("counter/station.html", "counter/_here.html",
+                        lambda: _here(station), station.code)
 
 
 @bp.post("/station/choose")

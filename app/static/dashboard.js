@@ -1,6 +1,7 @@
 // The supervisors' dashboard: draws each chart from its canvas's data-chart attribute (the
-// page's own figures, the same as the table under it) with the vendored Chart.js. No inline
-// script: the CSP allows only files from this site.
+// page's own figures, the same as the table under it) with the vendored Chart.js, again each
+// time the live region brings new figures. No inline script: the CSP allows only files from
+// this site.
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "vi";
@@ -77,9 +78,31 @@
     });
   }
 
+  // The live region (live.js) brings new figures: the charts it replaced are let go, the new
+  // canvases drawn, and the tables the reader had opened are opened again.
+  var opened = {};
+  document.addEventListener("toggle", function (event) {
+    var card = event.target.closest && event.target.closest(".dash-card");
+    if (card && event.target.matches("details")) { opened[card.id] = event.target.open; }
+  }, true);
+
+  function redraw() {
+    Object.values(Chart.instances).forEach(function (c) {
+      if (!c.canvas.isConnected) { c.destroy(); }
+    });
+    Object.keys(opened).forEach(function (id) {
+      var details = document.querySelector("#" + id + " details");
+      if (details) { details.open = opened[id]; }
+    });
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (!Chart.getChart(canvas)) { draw(canvas); }
+    });
+  }
+
   function start() {
     if (typeof Chart === "undefined") { return; }
     Chart.defaults.font.family = '"Be Vietnam Pro", "Noto Sans", Arial, sans-serif';
+    document.addEventListener("live:updated", redraw);
     var all = function () { document.querySelectorAll("canvas[data-chart]").forEach(draw); };
     // Labels are measured in the page's font: wait for it, or a label may be cut.
     (document.fonts && document.fonts.load ? Promise.all([

@@ -17,9 +17,10 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
+from app import live
 from app.codes import receipt_url_secret
 from app.errors import NotFound
-from app.extensions import lookup_limit
+from app.extensions import lookup_limit, lookup_limit_except
 from app.tracking import operations as ops
 from app.tracking import read_models
 from app.tracking.codes import BadReference, parse_reference
@@ -82,19 +83,26 @@ def _read(text: str, secret: str | None) -> tuple[str, str | None]:
     return reference, (secret or "").strip() or receipt_url_secret(text.strip())
 
 
-def _dossier_page(template: str, text: str, secret: str | None,
+def _dossier_page(template: str, text: str, secret: str | None, fragment: str | None = None,
                   **context: Any) -> ResponseReturnValue:
-    """The dossier ``text`` designates, or the form again with a friendly message."""
+    """The dossier ``text`` designates, or the form again with a friendly message; with
+    ``fragment``, live (:mod:`app.live`): a poll gets the fragment, or 304 while nothing moved."""
+
+    def build() -> dict[str, Any]:
+        reference, found_secret = _read(text, secret)
+        dossier = ops.find_for_lookup(reference, found_secret)
+        return {"d": read_models.read_dossier(dossier, None, secret=found_secret),
+                "headlines": HEADLINES, "actions": ACTIONS, "verdicts": VERDICTS,
+                "intervals": INTERVALS, **context}
+
     try:
-        reference, secret = _read(text, secret)
-        dossier = ops.find_for_lookup(reference, secret)
+        if fragment is not None:
+            return live.respond(template, fragment, build, text, secret or "")
+        return render_template(template, **build())
     except BadReference:
         return render_template(template, query=text, problem="unreadable", **context), 422
     except NotFound:
         return render_template(template, query=text, problem="not_found", **context), 404
-    return render_template(template, d=read_models.read_dossier(dossier, None, secret=secret),
-                           headlines=HEADLINES, actions=ACTIONS, verdicts=VERDICTS,
-                           intervals=INTERVALS, **context)
 
 
 @bp.get("/lookup")
@@ -127,11 +135,17 @@ def kiosk() -> ResponseReturnValue:
     return render_template("citizen/kiosk.html", **_kiosk_context())
 
 
+def _kiosk_query() -> tuple[str, str]:
+    return request.args.get("q", "").strip(), request.args.get("t") or ""
+
+
 @bp.get("/kiosk/lookup")
-@lookup_limit
+@lookup_limit_except(lambda: live.unchanged(*_kiosk_query()))
 def kiosk_lookup() -> ResponseReturnValue:
-    """The kiosk's answer; it goes back to the empty form after a while without input."""
-    text = request.args.get("q", "").strip()
+    """The kiosk's answer, live while on screen (a poll answered 304 costs no lookup); it goes
+    back to the empty form after a while without input."""
+    text, secret = _kiosk_query()
     if not text:
         return redirect(url_for("tracking.kiosk"))
-    return _dossier_page("citizen/kiosk.html", text, request.args.get("t"), **_kiosk_context())
+    return _dossier_page("citizen/kiosk.html", text, secret, "citizen/_dossier.html",
+                         **_kiosk_context())

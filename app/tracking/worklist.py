@@ -4,6 +4,8 @@
   lists (:func:`app.tracking.search.listed_for`, the same rows as ``GET /dossiers``), and the
   files sent to their offices; each list most urgent first. The page ``/queue`` and
   ``GET /api/v1/queue`` both render it.
+- :func:`at_station`: the open files a station holds now, most urgent first (the live list
+  of the page ``/station``).
 - :func:`board`: one office's waiting-room board — results ready for pickup (code and masked
   name only), and the dossiers received and returned today.
 """
@@ -83,6 +85,14 @@ def work_queue(principal: Principal, now: dt.datetime) -> read_models.WorkQueue:
         late=_rows(_load(late.order_by(Dossier.due_at).limit(QUEUE_LIMIT))),
         due_soon=_rows(soon[:QUEUE_LIMIT]), in_transit=_rows(transits[:QUEUE_LIMIT]),
         limit=QUEUE_LIMIT)
+
+
+def at_station(principal: Principal, station_id: int) -> tuple[list[read_models.QueueRow], int]:
+    """The open files at station ``station_id`` that the caller's lists hold (the most urgent
+    ``QUEUE_LIMIT``), and how many there are."""
+    here = sa.select(Dossier).where(listed_for(principal), open_clause(),
+                                    Dossier.current_station_id == station_id)
+    return _rows(_load(here.order_by(Dossier.due_at).limit(QUEUE_LIMIT))), _count(here)
 
 
 def board(office: Office, now: dt.datetime) -> read_models.Board:
