@@ -116,6 +116,6 @@ DEFAULTS: dict[str, Any] = {
     # A kiosk page stays open for hours: its token lives as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
     "KIOSK_RESET_SECONDS": 30,
-    # Live pages (queue, dossier, board, station, dashboard, kiosk) ask the server again this often (app.live).
+    # Live pages (queue, dossier, board, station, dashboard, kiosk) ask again this often.
     "LIVE_POLL_SECONDS": 10,
 }

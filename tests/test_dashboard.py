@@ -242,3 +242,21 @@ def test_the_dashboard_in_a_browser_draws_every_chart(browser: Browser, live, si
     assert not violations, violations
     assert errors == []
     context.close()
+
+
+def test_an_off_plan_scan_is_listed_not_a_500(supervisor, app, office):
+    """An off-plan scan lasts nothing (its row has no hours): the longest list still sorts."""
+    import datetime as dt
+
+    from conftest import scan
+    from pages_support import later
+    from test_work_pages import registered
+    from test_work_pages_browser import post
+
+    client = app.test_client()
+    d = registered(client, office, dt.timedelta(hours=2), 6201)
+    post(client, office, scan(d["tracking_number"], later(d["received_at"]), station="LEADER",
+                              action="result_ready"))  # off the plan: Thụ lý skipped
+    response = supervisor.get("/dashboard")
+    assert response.status_code == 200
+    assert d["code"] in text(response.get_data(as_text=True))

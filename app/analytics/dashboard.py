@@ -215,7 +215,7 @@ def _queues(rows: list[dict[str, Any]], _names: Mapping[str, str]) -> tuple[str,
 def _longest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The probable missed scans that have lasted longest (off-plan scans last nothing)."""
     found = [r for r in rows if r["kind"] in MISSED_KINDS]
-    return sorted(found, key=lambda r: -(r["hours"] or 0))[:TOP_ROWS]
+    return sorted(found, key=lambda r: -(r.get("hours") or 0))[:TOP_ROWS]
 
 
 def missed_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
