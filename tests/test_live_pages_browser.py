@@ -51,6 +51,7 @@ def test_station_lists_a_colleagues_scan_and_keeps_the_input_and_the_result(
     expect(page.locator("#scan")).to_be_focused()  # the scanner still types into the input
     scan_in(page, theirs["code"])  # and the next scan works as before
     expect(result).to_contain_text(theirs["code"])
+    assert "Nguyễn" not in page.inner_text("main")  # nothing personal on the station
     assert not_reloaded(page)
     assert errors == []
     page.close()

@@ -201,6 +201,26 @@ def test_a_failing_page_gets_the_translated_500_page(make_app):
     assert "Máy chủ gặp sự cố; chưa có gì được lưu." in page.get_data(as_text=True)
 
 
+def test_the_429_and_500_pages_in_english_too(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LOOKUP_RATE_LIMIT="1 per minute")
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("the page broke")
+
+    client = app.test_client()
+    client.post("/language", data={"lang": "en", "next": "/lookup",
+                                   "csrf_token": csrf_token(client, "/lookup")})
+    crash = client.get("/boom")
+    assert crash.status_code == 500
+    assert "The server failed; nothing was saved." in crash.get_data(as_text=True)
+    client.get("/lookup/KHONG-CO")
+    limited = client.get("/lookup/KHONG-CO")
+    assert limited.status_code == 429 and limited.mimetype == "text/html"
+    html = limited.get_data(as_text=True)
+    assert "Too many requests" in html and "You can try again in" in html
+
+
 def test_root_sends_citizens_to_the_lookup_and_staff_to_their_start(app, client, office):
     assert client.get("/").headers["Location"] == "/lookup"
     set_passwords(app)

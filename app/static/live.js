@@ -3,7 +3,8 @@
 // "If-None-Match: TOKEN": a 304 keeps the region, a 200 is the region's new content. After a
 // failed poll the region is marked stale and the period doubles (up to 2 minutes) until one
 // succeeds. When the session ended (the poll was sent to the login page), the page reloads.
-// The region fires "live:updated" after each swap, for pages that add behaviour to it.
+// The region fires "live:updated" after each swap, for pages that add behaviour to it; a
+// "live:poll" event on the document makes every region ask at once.
 (function () {
   "use strict";
   var MAX_DELAY = 120000;
@@ -56,6 +57,8 @@
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden) { schedule(0); }
     });
+    // A page that knows something changed (the station after its own scan) asks at once.
+    document.addEventListener("live:poll", function () { schedule(0); });
     schedule(every);
   }
 

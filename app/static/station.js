@@ -42,6 +42,7 @@
     var now = holder.querySelector("template.session-now");
     if (now) { sessionNow.replaceChildren(now.content.cloneNode(true)); }
     play(answer.dataset.kind);
+    document.dispatchEvent(new Event("live:poll"));  // the list of files here, now
   }
 
   function send(code, id, attempt) {
