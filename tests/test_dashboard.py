@@ -200,7 +200,7 @@ def test_supervisors_start_on_the_dashboard(supervisor):
     assert 'href="/dashboard"' in supervisor.get("/home").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("size", ["office", "phone"])
+@pytest.mark.parametrize("size", ["office", "kiosk", "phone"])
 def test_the_dashboard_in_a_browser_draws_every_chart(browser: Browser, live, size: str):
     from dossier_support import intake, nov, post
     from pages_support import SIZES
