@@ -50,6 +50,7 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2025
 OFFICES = 50
 FULL_DOSSIERS = 2_000_000
+GENESIS = "0" * 64
 
 # code, name, duration, steps (name, station kind, budget hours), weight in the mix
 PROCEDURES = [
@@ -183,6 +184,7 @@ def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]
                 rows[name].clear()
 
         event_id = stay_id = 0
+        chain: dict[int, int] = {}  # each office's chain position (the hashes are not computed)
         for dossier_id in range(1, total + 1):
             office_id, office_code, stations, user_id = rng.choice(ref["offices"])
             version_id, procedure_id, amount, unit, cutoff, plan, _ = rng.choices(
@@ -201,7 +203,8 @@ def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]
             code = f"{office_code}-{start:%y%m%d}-{dossier_id:07d}"
             rows["dossier"].append((
                 dossier_id, code, f"{dossier_id:012d}", version_id, office_id, office_id,
-                stations["RECEPTION"].id, "Người nộp", "", "", "", "", "[]", 1, "", "", False,
+                stations["RECEPTION"].id, "Người nộp", "nguoi nop", "", "", "", "", "[]", 1, "", "",
+                False,
                 start, due, moved_due_at(due, s.paused_hours, calendar), s.status.name,
                 s.station_id, s.holder_id, s.plan_position, s.paused_since, s.last_event_at,
                 s.last_event_uuid, s.paused_hours, s.supplement_count, s.awaiting_supplement,
@@ -210,9 +213,12 @@ def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]
                 "0" * 16, "0" * 64, now))
             for f in facts:
                 event_id += 1
+                office = f.station.office_id
+                chain[office] = chain.get(office, 0) + 1
                 rows["scan_event"].append((
                     event_id, f.uuid, dossier_id, f.station.id, f.action.name, f.actor_id, "",
-                    code, "", f.at, f.at, f.at, replayed.flags[f.uuid]))
+                    code, "", f.at, f.at, f.at, replayed.flags[f.uuid], office, chain[office],
+                    GENESIS, GENESIS))
             for stay in replayed.stays:
                 stay_id += 1
                 step = stay.step
@@ -242,7 +248,7 @@ def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]
 COLUMNS = {
     "dossier": ["id", "code", "tracking_number", "procedure_version_id", "receiving_office_id",
                 "competent_office_id", "reception_station_id", "applicant_name",
-                "applicant_phone", "applicant_id_number", "applicant_address",
+                "applicant_name_folded", "applicant_phone", "applicant_id_number", "applicant_address",
                 "applicant_email", "documents", "copies", "return_method", "note", "upstream",
                 "received_at", "base_due_at", "due_at", "status", "current_station_id",
                 "current_holder_id", "plan_position", "paused_since", "last_event_at",
@@ -252,7 +258,7 @@ COLUMNS = {
                 "created_at"],
     "scan_event": ["id", "uuid", "dossier_id", "station_id", "action", "actor_id", "actor_raw",
                    "code_scanned", "note", "scanned_at", "received_at", "corrected_at",
-                   "flag"],
+                   "flag", "office_id", "chain_seq", "prev_hash", "row_hash"],
     "stay": ["id", "dossier_id", "event_uuid", "procedure_id", "office_id", "station_id",
              "holder_id", "plan_position", "step_name", "budget_hours", "interval",
              "started_at", "ended_at", "working_hours", "calendar_hours", "paused_hours",

@@ -177,9 +177,7 @@ def _processing_stays(query: ReportQuery, *columns: Any) -> sa.Select[Any]:
             .join(Office, Office.id == Stay.office_id)
             .join(Station, Station.id == Stay.station_id)
             .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.interval == stays.PROCESSING, Stay.started_at < query.at,
-                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
-                   *_stays_in_scope(query)))
+            .where(*_processing_period(query)))
 
 
 def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
@@ -231,8 +229,17 @@ def _dwell_here(query: ReportQuery, keys: list[str],
             for key, values in groups.items()]
 
 
+# The stay columns each grouping reads (names are looked up after the aggregate).
+_DWELL_IDS: dict[str, list[Any]] = {
+    "step": [Stay.procedure_id, Stay.plan_position, Stay.step_name],
+    "station": [Stay.office_id, Stay.station_id], "procedure": [Stay.procedure_id],
+    "staff": [Stay.holder_id], "office": [Stay.office_id]}
+
+
 def _dwell_in_sql(query: ReportQuery, keys: list[str],
                   ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+    """One statement over the stay table alone (its scan shared by the figures and the
+    over-budget sums); the groups' ids are named afterwards."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     ids = list(ages)
@@ -241,35 +248,79 @@ def _dwell_in_sql(query: ReportQuery, keys: list[str],
         sa.bindparam("age_hours", [ages[i][0] for i in ids], type_=ARRAY(sa.Float)),
         sa.bindparam("age_walls", [ages[i][1] for i in ids], type_=ARRAY(sa.Float)),
     ).table_valued("id", "hours", "wall").render_derived(name="ages")
-    base = (_processing_stays(
-        query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.dossier_id, Stay.plan_position,
-        sa.cast(Stay.budget_hours, sa.Float).label("budget"),
-        sa.func.coalesce(opened.c.hours, sa.cast(Stay.working_hours, sa.Float)).label("h"),
-        sa.func.coalesce(opened.c.wall, sa.cast(Stay.calendar_hours, sa.Float)).label("w"),
-        opened.c.id.is_not(None).label("o"))
-        .outerjoin(opened, opened.c.id == Stay.id).subquery())
-    b = base.c
-    group = [b[k] for k in keys]
+    columns = _DWELL_IDS[query.by] if query.by else []
+    base = (sa.select(*(c.label(f"k{i}") for i, c in enumerate(columns)), Stay.dossier_id,
+                      Stay.plan_position.label("position"),
+                      sa.cast(Stay.budget_hours, sa.Float).label("budget"),
+                      sa.func.coalesce(opened.c.hours, sa.cast(Stay.working_hours, sa.Float))
+                      .label("h"),
+                      sa.func.coalesce(opened.c.wall, sa.cast(Stay.calendar_hours, sa.Float))
+                      .label("w"),
+                      opened.c.id.is_not(None).label("o"))
+            .outerjoin(opened, opened.c.id == Stay.id)
+            .where(*_processing_period(query)).cte("base"))
+    group = [base.c[f"k{i}"] for i in range(len(columns))]
 
     def summary(column: Any) -> list[Any]:
         return [sa.func.avg(column), sa.func.percentile_cont(0.5).within_group(column),
                 sa.func.percentile_cont(0.9).within_group(column), sa.func.max(column)]
 
-    figures = db.session.execute(
-        sa.select(*group, sa.func.count(), sa.func.count(sa.case((b.o, 1))), *summary(b.h),
-                  *summary(b.w)).group_by(*group)).all()
-    steps = (sa.select(*group, sa.func.greatest(sa.func.sum(b.h) - sa.func.max(b.budget), 0)
-                       .label("over"))
-             .where(b.budget.is_not(None))
-             .group_by(*group, b.dossier_id, b.plan_position).subquery())
-    over = {tuple(row[:-1]): float(row[-1] or 0) for row in db.session.execute(
-        sa.select(*(steps.c[k] for k in keys), sa.func.sum(steps.c.over))
-        .group_by(*(steps.c[k] for k in keys)))}
-    n = len(keys)
-    return [dict(zip(keys, row[:n], strict=True))
-            | _figures(row[n], row[n + 1], row[n + 2:n + 6], row[n + 6:n + 10],
-                       over.get(tuple(row[:n]), 0.0))
-            for row in figures if row[n]]
+    figures = (sa.select(*group, sa.func.count().label("n"),
+                         sa.func.count(sa.case((base.c.o, 1))).label("n_open"),
+                         *(f.label(f"f{i}") for i, f in enumerate(
+                             summary(base.c.h) + summary(base.c.w))))
+               .group_by(*group).subquery("figures"))
+    steps = (sa.select(*group, sa.func.greatest(sa.func.sum(base.c.h) - sa.func.max(base.c.budget),
+                                                0).label("over"))
+             .where(base.c.budget.is_not(None))
+             .group_by(*group, base.c.dossier_id, base.c.position).subquery("steps"))
+    over = (sa.select(*(steps.c[f"k{i}"] for i in range(len(columns))),
+                      sa.func.sum(steps.c.over).label("over"))
+            .group_by(*(steps.c[f"k{i}"] for i in range(len(columns)))).subquery("over"))
+    joined = sa.and_(sa.true(), *(figures.c[f"k{i}"].is_not_distinct_from(over.c[f"k{i}"])
+                                  for i in range(len(columns))))
+    stmt = sa.select(figures, over.c.over).outerjoin(over, joined)
+    names = _names(query.by)
+    out = []
+    for row in db.session.execute(stmt):
+        if not row.n:
+            continue
+        f = [getattr(row, f"f{i}") for i in range(8)]
+        out.append(names(tuple(getattr(row, f"k{i}") for i in range(len(columns))))
+                   | _figures(row.n, row.n_open, f[:4], f[4:], float(row.over or 0)))
+    return out
+
+
+def _processing_period(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
+    return [Stay.interval == stays.PROCESSING, Stay.started_at < query.at,
+            sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
+            *_stays_in_scope(query)]
+
+
+def _names(by: str | None) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """The report's columns for a group's stay ids (codes and names, as :data:`_DIMENSIONS`)."""
+    def codes(model: Any, column: Any = None) -> dict[Any, Any]:
+        column = model.code if column is None else column
+        return {row[0]: row[1] for row in db.session.execute(sa.select(model.id, column))}
+
+    if by == "step":
+        procedures = codes(Procedure)
+        return lambda k: {"procedure": procedures[k[0]], "step_position": k[1], "step": k[2]}
+    if by == "station":
+        offices, stations = codes(Office), codes(Station)
+        return lambda k: {"office": offices[k[0]], "station": stations[k[1]]}
+    if by == "procedure":
+        procedures = codes(Procedure)
+        return lambda k: {"procedure": procedures[k[0]]}
+    if by == "staff":
+        users = {row.id: (row.username, row.full_name)
+                 for row in db.session.execute(sa.select(User.id, User.username, User.full_name))}
+        return lambda k: dict(zip(("staff", "staff_name"), users.get(k[0], (None, None)),
+                                  strict=True))
+    if by == "office":
+        offices = codes(Office)
+        return lambda k: {"office": offices[k[0]]}
+    return lambda k: {}
 
 
 # --- on time ----------------------------------------------------------------------------------
@@ -358,12 +409,9 @@ def ontime(query: ReportQuery) -> Table:
 def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
                  *columns: Any) -> sa.Select[Any]:
     """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
-    the resolved formula keeps the first), with their processing hours."""
-    # Per dossier through its index: an office-month reads only its dossiers' stays.
-    taken = (sa.select(sa.func.sum(Stay.working_hours))
-             .where(Stay.dossier_id == Dossier.id, Stay.interval == stays.PROCESSING)
-             .scalar_subquery())
-    return (sa.select(*columns, taken.label("hours"))
+    the resolved formula keeps the first), with their processing hours (kept on the dossier
+    by the stay fold: no stay is read)."""
+    return (sa.select(*columns, Dossier.processing_hours.label("hours"))
             .select_from(Dossier)
             .join(Office, Office.id == Dossier.receiving_office_id)
             .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)

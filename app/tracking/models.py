@@ -145,6 +145,9 @@ class Dossier(Base):
     # working hours charged to the current plan step before it.
     stay_position: Mapped[int | None]
     step_charged_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
+    # The working hours of its ended processing stays (charged to a step or off-plan): what
+    # indicator 2.2 sums, kept by the stay fold so that on-time reports read no stays.
+    processing_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))

@@ -11,7 +11,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 from uuid import UUID
@@ -393,6 +393,9 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
             event.flag = replayed.flags[event.uuid]
     _write_state(dossier, replayed.state, calendar)
     _write_stay_log(dossier, replayed.log, replayed.state)
+    processing = processing_hours(replayed.stays)
+    if processing != dossier.processing_hours:
+        dossier.processing_hours = processing
     db.session.flush()
     db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
     _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
@@ -461,6 +464,16 @@ def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextC
         return sa.text(update)
     text = _unnest_insert(_STAYS, _STAY_COLUMNS, dialect).text
     return sa.text(f"WITH closed AS ({update}) {text}" if close else text)
+
+
+def processing_hours(stays: Iterable[stay_fold.StayFacts]) -> decimal.Decimal:
+    """The working hours of the ended processing stays (``Dossier.processing_hours``)."""
+    return sum((s.working_hours for s in stays
+                if s.interval == stay_fold.PROCESSING and s.working_hours is not None),
+               _ZERO)
+
+
+_ZERO = decimal.Decimal(0)
 
 
 def _stay_log(dossier: Dossier, state: fold.DossierState,
@@ -588,6 +601,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                 after, event.flag = fold.apply_event(current, facts, plan, hours)
                 log, done, stay = stay_fold.advance_stays(log, current, after, facts, event.flag,
                                                      plan, hours)
+                if done is not None and done.interval == stay_fold.PROCESSING:
+                    dossier.processing_hours = ((dossier.processing_hours or _ZERO)
+                                                + (done.working_hours or _ZERO))
                 if done is not None and done.event_uuid in begun:
                     begun[done.event_uuid] = _stay_row(dossier, done)
                 elif done is not None:
