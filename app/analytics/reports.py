@@ -51,7 +51,7 @@ from app.offices.models import Office, Station
 from app.offices.operations import calendar_of
 from app.procedures.models import Procedure, ProcedureVersion
 from app.procedures.operations import plan_of
-from app.tracking import queries, stays
+from app.tracking import queries, rollup, stays
 from app.tracking import state as fold
 from app.tracking.models import (
     Dossier,
@@ -60,6 +60,7 @@ from app.tracking.models import (
     NoticeKind,
     ScanEvent,
     Stay,
+    StayRollup,
 )
 
 DWELL_BY = ("step", "station", "procedure", "staff", "office")
@@ -126,13 +127,14 @@ def _owned(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _stays_in_scope(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
-    """Stays at the caller's offices' stations, of the procedure asked for."""
+def _stays_in_scope(query: ReportQuery, stay: Any = Stay) -> list[sa.ColumnElement[bool]]:
+    """Stays at the caller's offices' stations, of the procedure asked for (``stay``: the
+    model, or the columns of a subquery of it)."""
     where: list[sa.ColumnElement[bool]] = []
     if query.offices is not None:
-        where.append(Stay.office_id.in_(query.offices))
+        where.append(stay.office_id.in_(query.offices))
     if query.procedure_id is not None:
-        where.append(Stay.procedure_id == query.procedure_id)
+        where.append(stay.procedure_id == query.procedure_id)
     return where
 
 
@@ -146,48 +148,62 @@ _DWELL_FIGURES = ["count", "open", "mean_hours", "median_hours", "p90_hours", "m
                   "max_calendar_hours", "over_budget_hours"]
 
 
-_DIMENSIONS: dict[str, Any] = {
-    "procedure": Procedure.code, "step_position": Stay.plan_position, "step": Stay.step_name,
-    "office": Office.code, "station": Station.code, "staff": User.username,
-    "staff_name": User.full_name}
+_DWELL_COLUMNS: dict[str, list[str]] = {
+    "step": ["procedure_id", "plan_position", "step_name"],
+    "station": ["office_id", "station_id"], "procedure": ["procedure_id"],
+    "staff": ["holder_id"], "office": ["office_id"]}
 
 
 def dwell(query: ReportQuery) -> Table:
     """Time spent per step, station, procedure, staff member or office (module docstring).
 
-    On PostgreSQL the figures are aggregated in SQL (``percentile_cont``), the ages of the
-    stays open at the period end, which need the office calendars, computed here and passed
-    in as arrays; elsewhere the same figures are computed here from the stays' hours.
+    The whole months of the period are read from the monthly rollup
+    (:mod:`app.tracking.rollup`, which states the percentiles' precision), the rest from the
+    stays: those that ended in the period's partial months, and those open at its end with
+    their age then (working hours on the dossier's office calendar).
     """
     keys = _DWELL_KEYS[query.by] if query.by else []
-    ages = _open_ages(query)
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = _dwell_in_sql(query, keys, ages)
-    else:
-        rows = _dwell_here(query, keys, ages)
+    columns = _DWELL_COLUMNS[query.by] if query.by else []
+    tz = rollup.zone()
+    months = rollup.whole_months(query.start, query.at, tz)
+    groups: dict[tuple[Any, ...], _Dwell] = defaultdict(_Dwell)
+    rolled = None
+    if months:
+        rollup.ensure_built(months)
+        _dwell_from_rollup(query, months, columns, groups)
+        rolled = (rollup.month_bounds(months[0], tz)[0], rollup.month_bounds(months[-1], tz)[1])
+    _dwell_from_stays(query, rolled, columns, groups)
+    names = _names(query.by)
+    rows = [names(key) | group.figures() for key, group in groups.items()]
     rows.sort(key=lambda r: (-r["over_budget_hours"], *(str(r[k]) for k in keys)))
     return Table(keys + _DWELL_FIGURES, rows)
 
 
-def _processing_stays(query: ReportQuery, *columns: Any) -> sa.Select[Any]:
-    """The processing stays that ended in the period or were open at its end."""
-    return (sa.select(*columns).select_from(Stay)
-            .join(Dossier, Dossier.id == Stay.dossier_id)
-            .join(Procedure, Procedure.id == Stay.procedure_id)
-            .join(Office, Office.id == Stay.office_id)
-            .join(Station, Station.id == Stay.station_id)
-            .outerjoin(User, User.id == Stay.holder_id)
-            .where(*_processing_period(query)))
+@dataclass
+class _Dwell:
+    """A dwell group's figures as they add up: per measure (working, calendar hours) the sum,
+    the maximum and the values with their counts (a rollup bucket's stand for its mean)."""
 
+    n: int = 0
+    still: int = 0
+    over: float = 0.0
+    sums: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    tops: list[float] = field(default_factory=lambda: [-math.inf, -math.inf])
+    values: tuple[list[tuple[float, int]], list[tuple[float, int]]] = field(
+        default_factory=lambda: ([], []))
 
-def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
-    """Working and calendar hours, at the period end, of the stays still open then."""
-    at = query.at
-    stmt = _processing_stays(query, Stay.id, Stay.started_at, Dossier.receiving_office_id) \
-        .where(sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at))
-    return {row.id: (_hours(calendar_of(row.receiving_office_id).working_time_between(
-                row.started_at, at)), _hours(at - row.started_at))
-            for row in db.session.execute(stmt)}
+    def add(self, measure: int, count: int, total: float, top: float) -> None:
+        self.sums[measure] += total
+        self.tops[measure] = max(self.tops[measure], top)
+        self.values[measure].append((total / count, count))
+
+    def figures(self) -> dict[str, Any]:
+        def summary(measure: int) -> list[float]:
+            ordered = sorted(self.values[measure])
+            return [self.sums[measure] / self.n, weighted_percentile(ordered, 0.5),
+                    weighted_percentile(ordered, 0.9), self.tops[measure]]
+
+        return _figures(self.n, self.still, summary(0), summary(1), self.over)
 
 
 def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any],
@@ -200,101 +216,81 @@ def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any]
             | {"over_budget_hours": round(over, 2)})
 
 
-def _summary(values: list[float]) -> tuple[float, float, float, float]:
-    ordered = sorted(values)
-    return (sum(ordered) / len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9),
-            ordered[-1])
+def weighted_percentile(ordered: Sequence[tuple[float, int]], p: float) -> float:
+    """:func:`percentile` of the values ``ordered`` holds, each ``(value, count)`` standing
+    for ``count`` equal values, sorted by value."""
+    position = p * (sum(count for _, count in ordered) - 1)
+    low = math.floor(position)
+    seen, below, above = 0, None, None
+    for value, count in ordered:
+        if below is None and low < seen + count:
+            below = value
+        if low + 1 < seen + count:
+            above = value
+            break
+        seen += count
+    assert below is not None
+    above = below if above is None else above
+    return below + (above - below) * (position - low)
 
 
-def _dwell_here(query: ReportQuery, keys: list[str],
-                ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
-    stmt = _processing_stays(query, *(_DIMENSIONS[k].label(k) for k in keys), Stay.id,
-                             Stay.dossier_id, Stay.plan_position, Stay.budget_hours,
-                             Stay.working_hours, Stay.calendar_hours)
-    groups: dict[tuple[Any, ...], list[tuple[float, float, bool]]] = defaultdict(list)
-    spent: dict[tuple[Any, ...], dict[tuple[int, int], list[float]]] = defaultdict(dict)
+def _dwell_from_rollup(query: ReportQuery, months: list[dt.date], columns: list[str],
+                       groups: dict[tuple[Any, ...], _Dwell]) -> None:
+    group = [getattr(StayRollup, c) for c in columns]
+    where: list[sa.ColumnElement[bool]] = [StayRollup.month.in_(months)]
+    if query.offices is not None:
+        where.append(StayRollup.office_id.in_(query.offices))
+    if query.procedure_id is not None:
+        where.append(StayRollup.procedure_id == query.procedure_id)
+    stmt = (sa.select(*group, StayRollup.measure, sa.func.sum(StayRollup.n),
+                      sa.func.sum(StayRollup.total), sa.func.max(StayRollup.top),
+                      sa.func.sum(StayRollup.over))
+            .where(*where).group_by(*group, StayRollup.measure, StayRollup.bucket))
+    n = len(columns)
     for row in db.session.execute(stmt):
-        age = ages.get(row.id)
-        hours, wall = age if age else (float(row.working_hours), float(row.calendar_hours))
-        key = tuple(getattr(row, k) for k in keys)
-        groups[key].append((hours, wall, age is not None))
-        if row.plan_position is not None and row.budget_hours is not None:
-            step = spent[key].setdefault((row.dossier_id, row.plan_position),
-                                         [0.0, float(row.budget_hours)])
-            step[0] += hours
-    return [dict(zip(keys, key, strict=True)) | _figures(
-                len(values), sum(1 for v in values if v[2]), _summary([v[0] for v in values]),
-                _summary([v[1] for v in values]),
-                sum(max(total - budget, 0.0) for total, budget in spent[key].values()))
-            for key, values in groups.items()]
+        # The rollup stores no NULL key: 0 or '' stand for none.
+        dwelt = groups[tuple(value or None for value in row[:n])]
+        measure, count = row[n], int(row[n + 1])
+        dwelt.add(measure, count, float(row[n + 2]), float(row[n + 3]))
+        if measure == rollup.WORKING:
+            dwelt.n += count
+            dwelt.over += float(row[n + 4])
 
 
-# The stay columns each grouping reads (names are looked up after the aggregate).
-_DWELL_IDS: dict[str, list[Any]] = {
-    "step": [Stay.procedure_id, Stay.plan_position, Stay.step_name],
-    "station": [Stay.office_id, Stay.station_id], "procedure": [Stay.procedure_id],
-    "staff": [Stay.holder_id], "office": [Stay.office_id]}
+def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime] | None,
+                      columns: list[str], groups: dict[tuple[Any, ...], _Dwell]) -> None:
+    """The period's processing stays that did not end in the ``rolled`` months."""
+    at = query.at
 
+    def period(stay: Any) -> list[sa.ColumnElement[bool]]:
+        where = [stay.started_at < at,
+                 sa.or_(stay.ended_at.is_(None), stay.ended_at >= query.start),
+                 *_stays_in_scope(query, stay)]
+        if rolled is not None:
+            where.append(sa.or_(stay.ended_at.is_(None), stay.ended_at < rolled[0],
+                                stay.ended_at >= rolled[1]))
+        return where
 
-def _dwell_in_sql(query: ReportQuery, keys: list[str],
-                  ages: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
-    """One statement over the stay table alone (its scan shared by the figures and the
-    over-budget sums); the groups' ids are named afterwards."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    ids = list(ages)
-    opened = sa.func.unnest(
-        sa.bindparam("age_ids", ids, type_=ARRAY(sa.Integer)),
-        sa.bindparam("age_hours", [ages[i][0] for i in ids], type_=ARRAY(sa.Float)),
-        sa.bindparam("age_walls", [ages[i][1] for i in ids], type_=ARRAY(sa.Float)),
-    ).table_valued("id", "hours", "wall").render_derived(name="ages")
-    columns = _DWELL_IDS[query.by] if query.by else []
-    base = (sa.select(*(c.label(f"k{i}") for i, c in enumerate(columns)), Stay.dossier_id,
-                      Stay.plan_position.label("position"),
-                      sa.cast(Stay.budget_hours, sa.Float).label("budget"),
-                      sa.func.coalesce(opened.c.hours, sa.cast(Stay.working_hours, sa.Float))
-                      .label("h"),
-                      sa.func.coalesce(opened.c.wall, sa.cast(Stay.calendar_hours, sa.Float))
-                      .label("w"),
-                      opened.c.id.is_not(None).label("o"))
-            .outerjoin(opened, opened.c.id == Stay.id)
-            .where(*_processing_period(query)).cte("base"))
-    group = [base.c[f"k{i}"] for i in range(len(columns))]
-
-    def summary(column: Any) -> list[Any]:
-        return [sa.func.avg(column), sa.func.percentile_cont(0.5).within_group(column),
-                sa.func.percentile_cont(0.9).within_group(column), sa.func.max(column)]
-
-    figures = (sa.select(*group, sa.func.count().label("n"),
-                         sa.func.count(sa.case((base.c.o, 1))).label("n_open"),
-                         *(f.label(f"f{i}") for i, f in enumerate(
-                             summary(base.c.h) + summary(base.c.w))))
-               .group_by(*group).subquery("figures"))
-    steps = (sa.select(*group, sa.func.greatest(sa.func.sum(base.c.h) - sa.func.max(base.c.budget),
-                                                0).label("over"))
-             .where(base.c.budget.is_not(None))
-             .group_by(*group, base.c.dossier_id, base.c.position).subquery("steps"))
-    over = (sa.select(*(steps.c[f"k{i}"] for i in range(len(columns))),
-                      sa.func.sum(steps.c.over).label("over"))
-            .group_by(*(steps.c[f"k{i}"] for i in range(len(columns)))).subquery("over"))
-    joined = sa.and_(sa.true(), *(figures.c[f"k{i}"].is_not_distinct_from(over.c[f"k{i}"])
-                                  for i in range(len(columns))))
-    stmt = sa.select(figures, over.c.over).outerjoin(over, joined)
-    names = _names(query.by)
-    out = []
+    c = rollup.charged(period(Stay)).c
+    stmt = (sa.select(*(c[k] for k in columns), c.started_at, c.ended_at, c.working_hours,
+                      c.calendar_hours, c.budget_hours, c.charged, Dossier.receiving_office_id)
+            .join(Dossier, Dossier.id == c.dossier_id).where(*period(c)))
+    n = len(columns)
     for row in db.session.execute(stmt):
-        if not row.n:
-            continue
-        f = [getattr(row, f"f{i}") for i in range(8)]
-        out.append(names(tuple(getattr(row, f"k{i}") for i in range(len(columns))))
-                   | _figures(row.n, row.n_open, f[:4], f[4:], float(row.over or 0)))
-    return out
-
-
-def _processing_period(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
-    return [Stay.interval == stays.PROCESSING, Stay.started_at < query.at,
-            sa.or_(Stay.ended_at.is_(None), Stay.ended_at >= query.start),
-            *_stays_in_scope(query)]
+        if row.ended_at is None or row.ended_at > at:  # open at the period end: its age
+            hours = _hours(calendar_of(row.receiving_office_id).working_time_between(
+                row.started_at, at))
+            wall = _hours(at - row.started_at)
+            still = 1
+        else:
+            hours, wall, still = float(row.working_hours), float(row.calendar_hours), 0
+        dwelt = groups[tuple(row[:n])]
+        dwelt.n += 1
+        dwelt.still += still
+        dwelt.add(rollup.WORKING, 1, hours, hours)
+        dwelt.add(rollup.CALENDAR, 1, wall, wall)
+        budget = None if row.budget_hours is None else float(row.budget_hours)
+        dwelt.over += rollup.excess(float(row.charged), hours, budget)
 
 
 def _names(by: str | None) -> Callable[[tuple[Any, ...]], dict[str, Any]]:

@@ -263,6 +263,43 @@ class Stay(Base):
 
     def __repr__(self) -> str:
         return f"<Stay {self.dossier_id} {self.station_id} {self.started_at.isoformat()}>"
+class StayRollup(Base):
+    """The ended processing stays of a past month, counted per office, station, holder,
+    procedure and plan step, with a histogram of their working (``measure`` 0) and calendar
+    (1) hours: the dwell report reads these rows for the whole months of its period instead
+    of every stay (:mod:`app.analytics.rollup`). ``bucket`` is a value's hours in cents cut
+    to two significant figures (:func:`app.analytics.rollup.bucket_of`); ``total`` sums the
+    exact hours, ``top`` is their maximum, ``over`` the hours beyond the step's budget. NULL
+    keys are stored as 0 or ''.
+    """
+
+    __tablename__ = "stay_rollup"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(primary_key=True)
+    plan_position: Mapped[int] = mapped_column(primary_key=True)
+    step_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    measure: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int]
+    total: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(16, 2))
+    top: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(12, 2))
+    over: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(16, 2))
+
+
+class RollupMonth(Base):
+    """A month of the :class:`StayRollup`: built at ``built_at``, or stale (NULL) since a
+    late or backdated scan changed a stay that ended in it."""
+
+    __tablename__ = "rollup_month"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    built_at: Mapped[dt.datetime | None]
+
+
 class ScanChainHead(Base):
     """The end of an office's hash chain: the last position given and its hash.
 

@@ -29,7 +29,7 @@ from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of, procedure_name
-from app.tracking import audit, scope
+from app.tracking import audit, rollup, scope
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
 from app.tracking.codes import (
@@ -397,7 +397,11 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     if processing != dossier.processing_hours:
         dossier.processing_hours = processing
     db.session.flush()
-    db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
+    gone = db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id)
+                              .returning(_STAYS.c.interval, _STAYS.c.ended_at)).all()
+    rollup.invalidate([row.ended_at for row in gone if row.interval == stay_fold.PROCESSING]
+                      + [stay.ended_at for stay in replayed.stays
+                         if stay.interval == stay_fold.PROCESSING])
     _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
     return replayed.flags
 
@@ -582,6 +586,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     everything: list[ScanEvent] = []
     begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
     ended: list[dict[str, Any]] = []  # the stored open stays this batch ended
+    # Processing stays ended before this month: their month's rollup is stale.
+    this_month = rollup.month_bounds(rollup.month_of(utcnow(), rollup.zone()), rollup.zone())[0]
+    backdated: list[dt.datetime] = []
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
@@ -604,6 +611,8 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                 if done is not None and done.interval == stay_fold.PROCESSING:
                     dossier.processing_hours = ((dossier.processing_hours or _ZERO)
                                                 + (done.working_hours or _ZERO))
+                    if done.ended_at is not None and done.ended_at < this_month:
+                        backdated.append(done.ended_at)
                 if done is not None and done.event_uuid in begun:
                     begun[done.event_uuid] = _stay_row(dossier, done)
                 elif done is not None:
@@ -615,6 +624,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             _write_stay_log(dossier, log, current)
     _insert_events(everything, {dossier.id: dossier.code for dossier in fresh})
     _write_stays(ended, list(begun.values()))
+    rollup.invalidate(backdated)
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
