@@ -15,8 +15,11 @@ Formulas (also in the README, "Reports"):
   were open at its end, the open ones with their age then. Per group: ``count``, ``open``,
   mean, median, p90 (linear interpolation between closest ranks, as PostgreSQL's
   ``percentile_cont``) and max, in working and calendar hours; ``over_budget_hours`` sums,
-  per dossier and plan step, the working hours beyond the step's budget: the bottleneck
-  ranking, rows sorted by it.
+  per dossier and plan step, the working hours of the period's stays that lie beyond the
+  step's budget (counting the hours charged to the step before them, as the stay fold does):
+  the bottleneck ranking, rows sorted by it. The whole months of the period are read from
+  the monthly rollup, whose median and p90 are within a stated precision
+  (:mod:`app.tracking.rollup`).
 - **On time, formula 766** (Decision 766/QĐ-TTg, indicator 2.1): the dossiers of the period,
   finished in it or in progress at its end (received before the end, processing not ended
   before the start), each judged by :func:`app.tracking.queries.verdict_766` at the period end;
@@ -237,7 +240,12 @@ def weighted_percentile(ordered: Sequence[tuple[float, int]], p: float) -> float
 def _dwell_from_rollup(query: ReportQuery, months: list[dt.date], columns: list[str],
                        groups: dict[tuple[Any, ...], _Dwell]) -> None:
     group = [getattr(StayRollup, c) for c in columns]
-    where: list[sa.ColumnElement[bool]] = [StayRollup.month.in_(months)]
+    # Every office's stays per procedure and step are counted together in rows of their own.
+    together = query.offices is None and query.by in (None, "step", "procedure")
+    where: list[sa.ColumnElement[bool]] = [
+        StayRollup.month.in_(months),
+        (StayRollup.office_id == rollup.PROVINCE) if together
+        else (StayRollup.office_id != rollup.PROVINCE)]
     if query.offices is not None:
         where.append(StayRollup.office_id.in_(query.offices))
     if query.procedure_id is not None:
@@ -251,10 +259,10 @@ def _dwell_from_rollup(query: ReportQuery, months: list[dt.date], columns: list[
         # The rollup stores no NULL key: 0 or '' stand for none.
         dwelt = groups[tuple(value or None for value in row[:n])]
         measure, count = row[n], int(row[n + 1])
-        dwelt.add(measure, count, float(row[n + 2]), float(row[n + 3]))
+        dwelt.add(measure, count, int(row[n + 2]) / 100, int(row[n + 3]) / 100)
         if measure == rollup.WORKING:
             dwelt.n += count
-            dwelt.over += float(row[n + 4])
+            dwelt.over += int(row[n + 4]) / 100
 
 
 def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime] | None,
@@ -370,9 +378,8 @@ def ontime(query: ReportQuery) -> Table:
     for month, start, end in periods:
         at = min(end, query.now)
         tallies: dict[tuple[Any, ...], _Tally] = defaultdict(_Tally)
-        if in_sql:
-            _tally_in_sql(query, keys, month, start, at, tallies)
-        for dossier, office, procedure, taken in _period_dossiers(query, start, at, in_sql):
+        unsettled = _tally_in_sql(query, keys, month, start, at, tallies) if in_sql else None
+        for dossier, office, procedure, taken in _period_dossiers(query, start, at, unsettled):
             key = tuple({"office": office, "procedure": procedure, "month": month}[k]
                         for k in keys)
             tally = tallies[key]
@@ -429,32 +436,34 @@ def _stored_state_holds(at: dt.datetime) -> sa.ColumnElement[bool]:
 
 
 def _period_dossiers(query: ReportQuery, start: dt.datetime, at: dt.datetime,
-                     only_unsettled: bool) -> Sequence[tuple[Any, ...]]:
+                     only: list[int] | None) -> Sequence[tuple[Any, ...]]:
     """The period's dossiers to judge one by one, with their office's and procedure's codes
-    and processing hours; with ``only_unsettled``, the 766 ones :func:`_tally_in_sql` left."""
+    and processing hours: all of them, or ``only`` those (the ones :func:`_tally_in_sql`
+    left)."""
+    if only is not None and not only:
+        return []
     stmt = _period_base(query, start, at, Dossier, Office.code, Procedure.code)
-    if only_unsettled:
-        if query.formula != "766":
-            return []
-        stmt = stmt.where(sa.or_(Dossier.last_event_at.is_(None),
-                                 ~_stored_state_holds(at)))
+    if only is not None:
+        stmt = stmt.where(Dossier.id.in_(only))
     return [tuple(row) for row in db.session.execute(stmt.order_by(Dossier.id))]
 
 
 def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.datetime,
-                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> None:
-    """Count the period's dossiers in SQL (PostgreSQL; see :func:`ontime`)."""
+                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> list[int]:
+    """Count the period's dossiers in SQL (PostgreSQL; see :func:`ontime`), in one pass over
+    them; returns the ids of those left to judge one by one (none for ``resolved``)."""
     dims: list[Any] = [{"office": Office.code, "procedure": Procedure.code,
              "month": sa.literal(month)}[k].label(k) for k in keys]
     resolved = sa.and_(Dossier.finished_at >= start, Dossier.finished_at < at,
                        Dossier.status.in_(_RESOLVED))
-    base = _period_base(query, start, at, *dims, Dossier.status, Dossier.finished_at,
-                        Dossier.due_at, Dossier.paused_since, Dossier.supplement_count,
-                        resolved.label("resolved"),
+    holds = (sa.func.coalesce(_stored_state_holds(at), False) if query.formula == "766"
+             else sa.true())
+    base = _period_base(query, start, at, *dims, Dossier.id, Dossier.status,
+                        Dossier.finished_at, Dossier.due_at, Dossier.paused_since,
+                        Dossier.supplement_count, resolved.label("resolved"),
+                        holds.label("holds"),
                         sa.func.timezone(Office.timezone, Dossier.finished_at).label("end_local"),
                         sa.func.timezone(Office.timezone, Dossier.due_at).label("due_local"))
-    if query.formula == "766":
-        base = base.where(_stored_state_holds(at))
     b = base.subquery()
     group = [b.c[k] for k in keys]
     late: sa.ColumnElement[bool]
@@ -463,20 +472,25 @@ def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.dat
     if query.formula == "766":
         late = sa.or_(b.c.supplement_count > 1,
                       sa.func.coalesce(b.c.finished_at, b.c.paused_since, at) > b.c.due_at)
-        counted = sa.true()
+        counted = b.c.holds
         early = sa.false()
     else:
         late = b.c.finished_at > b.c.due_at
         counted = b.c.resolved
         early = sa.cast(b.c.end_local, sa.Date) < sa.cast(b.c.due_local, sa.Date)
-    stmt = (sa.select(*group, sa.func.count(), sa.func.count(sa.case((late, 1))),
-                      sa.func.count(sa.case((sa.and_(~late, early), 1))),
+    # Indicator 2.2 counts every resolved dossier here, the ones judged one by one too.
+    stmt = (sa.select(*group, sa.func.count(sa.case((counted, 1))),
+                      sa.func.count(sa.case((sa.and_(counted, late), 1))),
+                      sa.func.count(sa.case((sa.and_(counted, ~late, early), 1))),
                       sa.func.count(sa.case((b.c.resolved, 1))),
-                      sa.func.coalesce(sa.func.sum(sa.case((b.c.resolved, b.c.hours))), 0))
-            .where(counted).group_by(*group))
+                      sa.func.coalesce(sa.func.sum(sa.case((b.c.resolved, b.c.hours))), 0),
+                      sa.func.array_agg(b.c.id).filter(~b.c.holds))
+            .group_by(*group))
     n = len(keys)
+    unsettled: list[int] = []
     for row in db.session.execute(stmt):
-        if not row[n]:
+        unsettled.extend(row[n + 5] or ())
+        if not (row[n] or row[n + 3]):
             continue
         tally = tallies[tuple(row[:n])]
         tally.late += row[n + 1]
@@ -484,18 +498,7 @@ def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.dat
         tally.on_time += row[n] - row[n + 1] - row[n + 2]
         tally.resolved += row[n + 3]
         tally.taken += float(row[n + 4])
-    if query.formula == "766":
-        # The resolved dossiers judged one by one count towards indicator 2.2 here.
-        rest = _period_base(query, start, at, *dims).where(
-            resolved, sa.or_(Dossier.last_event_at.is_(None), ~_stored_state_holds(at))).subquery()
-        for row in db.session.execute(
-                sa.select(*(rest.c[k] for k in keys), sa.func.count(),
-                          sa.func.coalesce(sa.func.sum(rest.c.hours), 0))
-                .group_by(*(rest.c[k] for k in keys))):
-            if row[n]:
-                tally = tallies[tuple(row[:n])]
-                tally.resolved += row[n]
-                tally.taken += float(row[n + 1])
+    return unsettled
 
 
 def _step_verdicts(query: ReportQuery) -> Table:

@@ -265,12 +265,14 @@ class Stay(Base):
         return f"<Stay {self.dossier_id} {self.station_id} {self.started_at.isoformat()}>"
 class StayRollup(Base):
     """The ended processing stays of a past month, counted per office, station, holder,
-    procedure and plan step, with a histogram of their working (``measure`` 0) and calendar
-    (1) hours: the dwell report reads these rows for the whole months of its period instead
-    of every stay (:mod:`app.analytics.rollup`). ``bucket`` is a value's hours in cents cut
-    to two significant figures (:func:`app.analytics.rollup.bucket_of`); ``total`` sums the
-    exact hours, ``top`` is their maximum, ``over`` the hours beyond the step's budget. NULL
-    keys are stored as 0 or ''.
+    procedure and plan step, and per procedure and plan step for every office together
+    (office, station and holder 0: :data:`app.tracking.rollup.PROVINCE`), with a histogram of
+    their working (``measure`` 0) and calendar (1) hours: the dwell report reads these rows
+    for the whole months of its period instead of every stay (:mod:`app.tracking.rollup`).
+    ``bucket`` is a value's hours in cents cut to two significant figures
+    (:func:`app.tracking.rollup.bucket_of`); ``total`` sums the exact hours, ``top`` is their
+    maximum, ``over`` the hours beyond the step's budget, all in cents of an hour. NULL keys
+    are stored as 0 or ''.
     """
 
     __tablename__ = "stay_rollup"
@@ -284,10 +286,11 @@ class StayRollup(Base):
     step_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     measure: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(primary_key=True)
+    # Integers (hundredths of an hour, as the stays' hours are kept) sum faster than decimals.
     n: Mapped[int]
-    total: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(16, 2))
-    top: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(12, 2))
-    over: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(16, 2))
+    total: Mapped[int] = mapped_column(sa.BigInteger)
+    top: Mapped[int]
+    over: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class RollupMonth(Base):

@@ -1,7 +1,8 @@
 """The monthly stay rollup (:class:`app.tracking.models.StayRollup`) behind the dwell report.
 
 A past month's ended processing stays are counted once, per office, station, holder,
-procedure and plan step, with a histogram of their hours; the dwell report reads these rows
+procedure and plan step, and once more per procedure and plan step for all offices together
+(:data:`PROVINCE`), with a histogram of their hours; the dwell report reads these rows
 for the whole months of its period and only the rest (the period's partial months, and the
 stays still open at its end) from ``stay``. A month is built the first time a report needs
 it, once it has ended (:func:`ensure_built`), and dropped whole when a scan changes a stay
@@ -33,6 +34,9 @@ from app.tracking import stays
 from app.tracking.models import RollupMonth, Stay, StayRollup
 
 WORKING, CALENDAR = 0, 1  # StayRollup.measure
+# The office, station and holder of the rows that count every office's stays together (the
+# province's figures per procedure and step: what a report over every office reads).
+PROVINCE = 0
 
 
 def zone() -> zoneinfo.ZoneInfo:
@@ -68,8 +72,12 @@ def bucket_of(hours: decimal.Decimal | float) -> int:
     return cents // step * step
 
 
+def _cents(hours: Any) -> Any:
+    return sa.cast(sa.func.round(hours * 100), sa.Integer)
+
+
 def _bucket(hours: Any) -> Any:
-    cents = sa.cast(sa.func.round(hours * 100), sa.Integer)
+    cents = _cents(hours)
     return sa.case((cents < 1000, cents / 10 * 10), (cents < 10000, cents / 100 * 100),
                    else_=cents / 1000 * 1000)
 
@@ -106,19 +114,22 @@ def _build(month: dt.date, tz: dt.tzinfo) -> None:
     ended = [Stay.ended_at >= first, Stay.ended_at < following]
     c = charged(ended)
     rows = sa.select(c).where(c.c.ended_at >= first, c.c.ended_at < following).subquery()
-    keys = [sa.literal(month, sa.Date).label("month"), rows.c.office_id, rows.c.station_id,
-            sa.func.coalesce(rows.c.holder_id, 0), rows.c.procedure_id,
-            sa.func.coalesce(rows.c.plan_position, 0), sa.func.coalesce(rows.c.step_name, "")]
+    step = [rows.c.procedure_id, sa.func.coalesce(rows.c.plan_position, 0),
+            sa.func.coalesce(rows.c.step_name, "")]
+    where = [rows.c.office_id, rows.c.station_id, sa.func.coalesce(rows.c.holder_id, 0)]
+    everywhere = [sa.literal(PROVINCE)] * 3
     parts = []
     for measure, hours, over in (
             (WORKING, rows.c.working_hours,
              excess(rows.c.charged, rows.c.working_hours, rows.c.budget_hours)),
             (CALENDAR, rows.c.calendar_hours, sa.literal(0))):
         bucket = _bucket(hours)
-        parts.append(sa.select(*keys, sa.literal(measure, sa.SmallInteger), bucket,
-                               sa.func.count(), sa.func.sum(hours), sa.func.max(hours),
-                               sa.func.sum(over))
-                     .group_by(*keys[1:], bucket))
+        for place in (where, everywhere):
+            parts.append(sa.select(sa.literal(month, sa.Date), *place, *step,
+                                   sa.literal(measure, sa.SmallInteger), bucket,
+                                   sa.func.count(), sa.func.sum(_cents(hours)),
+                                   sa.func.max(_cents(hours)), sa.func.sum(_cents(over)))
+                         .group_by(*(place if place is where else ()), *step, bucket))
     columns = ["month", "office_id", "station_id", "holder_id", "procedure_id",
                "plan_position", "step_name", "measure", "bucket", "n", "total", "top", "over"]
     db.session.execute(sa.insert(StayRollup).from_select(columns, sa.union_all(*parts)))
