@@ -94,5 +94,7 @@ def test_the_rollup_of_a_month_gives_the_figures_of_its_stays(app, client, offic
             keys = reports._DWELL_KEYS[by] if by else []
             assert rollup.whole_months(query.start, query.at, HCM) == [dt.date(2026, 10, 1)]
             agree(reports.dwell(query).rows, exact(query), keys)
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(StayRollup))
+        # Each row's largest value lies in its bucket: two significant figures, in cents.
+        tops = db.session.execute(sa.select(StayRollup.bucket, StayRollup.top)).all()
+        assert tops and all(rollup.bucket_of(top / 100) == bucket for bucket, top in tops)
         db.session.commit()

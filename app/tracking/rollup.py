@@ -78,8 +78,8 @@ def _cents(hours: Any) -> Any:
 
 def _bucket(hours: Any) -> Any:
     cents = _cents(hours)
-    return sa.case((cents < 1000, cents / 10 * 10), (cents < 10000, cents / 100 * 100),
-                   else_=cents / 1000 * 1000)
+    return sa.case((cents < 1000, cents // 10 * 10), (cents < 10000, cents // 100 * 100),
+                   else_=cents // 1000 * 1000)
 
 
 def _greatest(a: Any, b: Any) -> Any:
