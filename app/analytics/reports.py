@@ -267,38 +267,46 @@ def _dwell_from_rollup(query: ReportQuery, months: list[dt.date], columns: list[
 
 def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime] | None,
                       columns: list[str], groups: dict[tuple[Any, ...], _Dwell]) -> None:
-    """The period's processing stays that did not end in the ``rolled`` months."""
+    """The period's processing stays that did not end in the ``rolled`` months: those open
+    now (each charged what the dossier's stay fold carries) and the ended ones (charged
+    what the dossier's stays before them were)."""
     at = query.at
 
     def period(stay: Any) -> list[sa.ColumnElement[bool]]:
-        where = [stay.started_at < at,
-                 sa.or_(stay.ended_at.is_(None), stay.ended_at >= query.start),
+        where = [stay.started_at < at, stay.ended_at >= query.start,
                  *_stays_in_scope(query, stay)]
         if rolled is not None:
-            where.append(sa.or_(stay.ended_at.is_(None), stay.ended_at < rolled[0],
-                                stay.ended_at >= rolled[1]))
+            where.append(sa.or_(stay.ended_at < rolled[0], stay.ended_at >= rolled[1]))
         return where
 
+    fields = ("started_at", "ended_at", "working_hours", "calendar_hours", "budget_hours")
+    still_open = (sa.select(*(getattr(Stay, k) for k in (*columns, *fields)),
+                            Dossier.step_charged_hours.label("charged"),
+                            Dossier.receiving_office_id)
+                  .join(Dossier, Dossier.id == Stay.dossier_id)
+                  .where(Stay.interval == stays.PROCESSING, Stay.ended_at.is_(None),
+                         Stay.started_at < at, *_stays_in_scope(query)))
     c = rollup.charged(period(Stay)).c
-    stmt = (sa.select(*(c[k] for k in columns), c.started_at, c.ended_at, c.working_hours,
-                      c.calendar_hours, c.budget_hours, c.charged, Dossier.receiving_office_id)
-            .join(Dossier, Dossier.id == c.dossier_id).where(*period(c)))
+    ended = (sa.select(*(c[k] for k in (*columns, *fields)), c.charged,
+                       Dossier.receiving_office_id)
+             .join(Dossier, Dossier.id == c.dossier_id).where(*period(c)))
     n = len(columns)
-    for row in db.session.execute(stmt):
-        if row.ended_at is None or row.ended_at > at:  # open at the period end: its age
-            hours = _hours(calendar_of(row.receiving_office_id).working_time_between(
-                row.started_at, at))
-            wall = _hours(at - row.started_at)
-            still = 1
-        else:
-            hours, wall, still = float(row.working_hours), float(row.calendar_hours), 0
-        dwelt = groups[tuple(row[:n])]
-        dwelt.n += 1
-        dwelt.still += still
-        dwelt.add(rollup.WORKING, 1, hours, hours)
-        dwelt.add(rollup.CALENDAR, 1, wall, wall)
-        budget = None if row.budget_hours is None else float(row.budget_hours)
-        dwelt.over += rollup.excess(float(row.charged), hours, budget)
+    for stmt in (still_open, ended):
+        for row in db.session.execute(stmt):
+            if row.ended_at is None or row.ended_at > at:  # open at the period end: its age
+                hours = _hours(calendar_of(row.receiving_office_id).working_time_between(
+                    row.started_at, at))
+                wall = _hours(at - row.started_at)
+                still = 1
+            else:
+                hours, wall, still = float(row.working_hours), float(row.calendar_hours), 0
+            dwelt = groups[tuple(row[:n])]
+            dwelt.n += 1
+            dwelt.still += still
+            dwelt.add(rollup.WORKING, 1, hours, hours)
+            dwelt.add(rollup.CALENDAR, 1, wall, wall)
+            budget = None if row.budget_hours is None else float(row.budget_hours)
+            dwelt.over += rollup.excess(float(row.charged or 0), hours, budget)
 
 
 def _names(by: str | None) -> Callable[[tuple[Any, ...]], dict[str, Any]]:

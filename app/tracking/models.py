@@ -230,8 +230,11 @@ class Stay(Base):
     """
 
     __tablename__ = "stay"
-    # An office's stays of a period: those ended in it, and those still open (NULL).
-    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),)
+    # An office's stays of a period: those ended in it, and those still open (NULL); the same
+    # for every office (what the dwell report reads beside the rollup: the stays open now,
+    # those ended after the period).
+    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),
+                      sa.Index("ix_stay_ended", "ended_at"))
 
     id: Mapped[intpk]
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)

@@ -30,6 +30,7 @@ def upgrade() -> None:
     op.execute(BACKFILL)
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.alter_column("processing_hours", server_default=None)
+    op.create_index("ix_stay_ended", "stay", ["ended_at"], unique=False)
     op.create_table(
         "rollup_month",
         sa.Column("month", sa.Date(), nullable=False),
@@ -60,5 +61,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("stay_rollup")
     op.drop_table("rollup_month")
+    op.drop_index("ix_stay_ended", table_name="stay")
     with op.batch_alter_table("dossier", schema=None) as batch_op:
         batch_op.drop_column("processing_hours")
