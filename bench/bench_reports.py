@@ -12,7 +12,13 @@ received near the year's end are still in progress (about 6.7 scans per dossier)
 are folded by the app's own fold (:func:`app.tracking.stays.replay_stays`) into exactly the
 dossier state and stays the ingest would store — whatever order events arrive in, the fold
 stores the same (tests/test_stays.py), so late arrivals need no simulation here. Then ``COPY``
-into ``dossier``, ``scan_event`` and ``stay``.
+into ``dossier``, ``scan_event`` and ``stay``, in blocks of 10,000 dossiers (each with its own
+seed), ``--jobs`` processes at a time; then ``VACUUM ANALYZE``. The events get a unique place
+in their office's chain but no computed hashes (the reports do not read them; bench_ingest.py
+measures the chain).
+
+Measurement first builds the dwell report's stay rollup of the twelve months (timed on its
+own: a report builds a past month the first time it needs it).
 
 Measurement runs in a fresh process (``--measure``), so that its peak RSS is the report's:
 each report is run 3 times and the best time kept.
