@@ -105,14 +105,6 @@ def _round(value: float | decimal.Decimal | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def percentile(ordered: Sequence[float], p: float) -> float:
-    """``percentile_cont(p)`` of sorted values: linear interpolation between closest ranks."""
-    position = p * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def rate(part: int, total: int) -> float | None:
     return round(part * 100 / total, 2) if total else None
 
@@ -220,8 +212,8 @@ def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any]
 
 
 def weighted_percentile(ordered: Sequence[tuple[float, int]], p: float) -> float:
-    """:func:`percentile` of the values ``ordered`` holds, each ``(value, count)`` standing
-    for ``count`` equal values, sorted by value."""
+    """``percentile_cont(p)`` (linear interpolation between closest ranks) of the values
+    ``ordered`` holds, sorted, each ``(value, count)`` standing for ``count`` equal values."""
     position = p * (sum(count for _, count in ordered) - 1)
     low = math.floor(position)
     seen, below, above = 0, None, None
@@ -310,7 +302,8 @@ def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime
 
 
 def _names(by: str | None) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
-    """The report's columns for a group's stay ids (codes and names, as :data:`_DIMENSIONS`)."""
+    """The report's columns for a group's ids: the procedure's, office's and station's codes,
+    the staff member's username and full name."""
     def codes(model: Any, column: Any = None) -> dict[Any, Any]:
         column = model.code if column is None else column
         return {row[0]: row[1] for row in db.session.execute(sa.select(model.id, column))}

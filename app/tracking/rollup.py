@@ -15,7 +15,8 @@ Months are the calendar months of ``DEFAULT_TIMEZONE`` (Vietnam: UTC+7, no dayli
 Precision: counts, means (exact sums), maxima and the hours beyond budget are exact. For the
 median and p90 a value stands for the mean of its bucket: its hours cut to two significant
 figures (0.1 h below 10 h, 1 h below 100 h, 10 h above), so a percentile is off by less than
-its bucket's width, and exact where a bucket's values are equal.
+the width of the bucket of the larger value it interpolates from, and exact where a bucket's
+values are equal.
 """
 
 from __future__ import annotations
