@@ -12,7 +12,13 @@ received near the year's end are still in progress (about 6.7 scans per dossier)
 are folded by the app's own fold (:func:`app.tracking.stays.replay_stays`) into exactly the
 dossier state and stays the ingest would store — whatever order events arrive in, the fold
 stores the same (tests/test_stays.py), so late arrivals need no simulation here. Then ``COPY``
-into ``dossier``, ``scan_event`` and ``stay``.
+into ``dossier``, ``scan_event`` and ``stay``, in blocks of 10,000 dossiers (each with its own
+seed), ``--jobs`` processes at a time; then ``VACUUM ANALYZE``. The events get a unique place
+in their office's chain but no computed hashes (the reports do not read them; bench_ingest.py
+measures the chain).
+
+Measurement first builds the dwell report's stay rollup of the twelve months (timed on its
+own: a report builds a past month the first time it needs it).
 
 Measurement runs in a fresh process (``--measure``), so that its peak RSS is the report's:
 each report is run 3 times and the best time kept.
@@ -50,6 +56,7 @@ HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2025
 OFFICES = 50
 FULL_DOSSIERS = 2_000_000
+GENESIS = "0" * 64
 
 # code, name, duration, steps (name, station kind, budget hours), weight in the mix
 PROCEDURES = [
@@ -79,6 +86,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--scale", type=float, default=1.0,
                    help="share of the 2,000,000 dossiers to generate (default 1)")
     p.add_argument("--seed", type=int, default=20250101)
+    p.add_argument("--jobs", type=int, default=2, help="generating processes (default 2)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--db-name", default="bench_reports")
     p.add_argument("--measure", action="store_true", help="only time the reports (internal)")
@@ -155,105 +163,132 @@ def working_days(calendar: Any) -> list[dt.date]:
     return out
 
 
+BLOCK = 10_000  # dossiers generated from one seed and COPYed together
+
+
 def generate(a: argparse.Namespace, ref: dict[str, Any]) -> tuple[int, int, int]:
-    """Fold and COPY the dossiers, events and stays; returns their counts."""
-    from app.tracking.operations import initial_state, moved_due_at, working_hours_fn
+    """Fold and COPY the dossiers, events and stays in blocks of :data:`BLOCK` dossiers,
+    ``--jobs`` processes at a time (each block has its own seed: the data does not depend on
+    the number of jobs); returns their counts."""
+    import multiprocessing
+
+    global _REF
+    _REF = (a, ref)
+    total = int(FULL_DOSSIERS * a.scale)
+    blocks = range((total + BLOCK - 1) // BLOCK)
+    counts = [0, 0, 0]
+    with multiprocessing.get_context("fork").Pool(a.jobs) as pool:
+        for done in pool.imap_unordered(_generate_block, blocks):
+            counts = [c + d for c, d in zip(counts, done, strict=True)]
+            if counts[0] // 100_000 != (counts[0] - done[0]) // 100_000:
+                print(f"  {counts[0]:,} dossiers ...", flush=True)
+    with psycopg.connect(f"{a.pg}/{a.db_name}", autocommit=True) as conn:
+        for table in COLUMNS:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"(SELECT max(id) FROM {table}))")
+        conn.execute("VACUUM ANALYZE")  # as autovacuum would: index-only scans, statistics
+    return counts[0], counts[1], counts[2]
+
+
+_REF: tuple[argparse.Namespace, dict[str, Any]] | None = None
+_CONNECTION: psycopg.Connection[Any] | None = None
+
+
+def _generate_block(block: int) -> tuple[int, int, int]:
+    """One block of dossiers, folded and COPYed in a transaction of its own (in a worker)."""
+    from app.tracking.operations import (
+        initial_state,
+        moved_due_at,
+        processing_hours,
+        working_hours_fn,
+    )
     from app.tracking.state import EventFacts
     from app.tracking.stays import replay_stays
 
-    rng = random.Random(a.seed)
+    global _CONNECTION
+    assert _REF is not None
+    a, ref = _REF
+    if _CONNECTION is None:
+        _CONNECTION = psycopg.connect(f"{a.pg}/{a.db_name}", autocommit=False)
+    rng = random.Random(a.seed * 100_003 + block)
     calendar = ref["calendar"]
     hours = working_hours_fn(lambda: calendar)
     days = working_days(calendar)
     end_of_data = dt.datetime(YEAR + 1, 1, 1, tzinfo=HCM)
     versions = ref["versions"]
     weights = [v[-1] for v in versions]
-    total = int(FULL_DOSSIERS * a.scale)
+    first = block * BLOCK + 1
+    last = min(first + BLOCK, int(FULL_DOSSIERS * a.scale) + 1)
     counts = [0, 0, 0]
     now = dt.datetime.now(dt.UTC)
-    with psycopg.connect(f"{a.pg}/{a.db_name}", autocommit=False) as conn, conn.cursor() as cur:
-        rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
-
-        def flush() -> None:
-            # One COPY at a time per connection: each table in turn, every 10,000 dossiers.
-            for name, cols in COLUMNS.items():
-                with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in rows[name]:
-                        copy.write_row(row)
-                rows[name].clear()
-
-        event_id = stay_id = 0
-        for dossier_id in range(1, total + 1):
-            office_id, office_code, stations, user_id = rng.choice(ref["offices"])
-            version_id, procedure_id, amount, unit, cutoff, plan, _ = rng.choices(
-                versions, weights)[0]
-            day = rng.choice(days)
-            minute = rng.randrange(0, 8 * 60 - 30)
-            start = dt.datetime.combine(day, dt.time(7), HCM) + dt.timedelta(
-                minutes=minute + (120 if minute >= 270 else 0))
-            due = calendar.due_at(start, amount, unit, cutoff=cutoff)
-            events = scan_plan(rng, calendar, start, plan, stations, user_id)
-            facts = [EventFacts(uuid.UUID(int=rng.getrandbits(128)), at, action,
-                                station, holder) for at, action, station, holder in events
-                     if at < end_of_data]
-            replayed = replay_stays(initial_state(), facts, plan, hours)
-            s = replayed.state
-            code = f"{office_code}-{start:%y%m%d}-{dossier_id:07d}"
-            rows["dossier"].append((
-                dossier_id, code, f"{dossier_id:012d}", version_id, office_id, office_id,
-                stations["RECEPTION"].id, "Người nộp", "", "", "", "", "[]", 1, "", "", False,
-                start, due, moved_due_at(due, s.paused_hours, calendar), s.status.name,
-                s.station_id, s.holder_id, s.plan_position, s.paused_since, s.last_event_at,
-                s.last_event_uuid, s.paused_hours, s.supplement_count, s.awaiting_supplement,
-                s.awaiting_payment, s.finished_at, s.returned_at, None,
-                replayed.log.open_position, replayed.log.charged_to(s.plan_position),
-                "0" * 16, "0" * 64, now))
-            for f in facts:
-                event_id += 1
-                rows["scan_event"].append((
-                    event_id, f.uuid, dossier_id, f.station.id, f.action.name, f.actor_id, "",
-                    code, "", f.at, f.at, f.at, replayed.flags[f.uuid]))
-            for stay in replayed.stays:
-                stay_id += 1
-                step = stay.step
-                rows["stay"].append((
-                    stay_id, dossier_id, stay.event_uuid, procedure_id, stay.office_id,
-                    stay.station_id, stay.holder_id, step.position if step else None,
-                    step.name if step else None, step.budget_hours if step else None,
-                    stay.interval, stay.started_at, stay.ended_at, stay.working_hours,
-                    stay.calendar_hours, stay.paused_hours, stay.verdict))
-            counts[0] += 1
-            counts[1] += len(facts)
-            counts[2] += len(replayed.stays)
-            if dossier_id % 10_000 == 0:
-                flush()
-            if dossier_id % 100_000 == 0:
-                print(f"  {dossier_id:,} dossiers ...", flush=True)
-        flush()
-        for table in COLUMNS:
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))")
-        conn.commit()
-        conn.autocommit = True
-        cur.execute("ANALYZE")
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
+    for dossier_id in range(first, last):
+        office_id, office_code, stations, user_id = rng.choice(ref["offices"])
+        version_id, procedure_id, amount, unit, cutoff, plan, _ = rng.choices(
+            versions, weights)[0]
+        day = rng.choice(days)
+        minute = rng.randrange(0, 8 * 60 - 30)
+        start = dt.datetime.combine(day, dt.time(7), HCM) + dt.timedelta(
+            minutes=minute + (120 if minute >= 270 else 0))
+        due = calendar.due_at(start, amount, unit, cutoff=cutoff)
+        events = scan_plan(rng, calendar, start, plan, stations, user_id)
+        facts = [EventFacts(uuid.UUID(int=rng.getrandbits(128)), at, action,
+                            station, holder) for at, action, station, holder in events
+                 if at < end_of_data]
+        replayed = replay_stays(initial_state(), facts, plan, hours)
+        s = replayed.state
+        code = f"{office_code}-{start:%y%m%d}-{dossier_id:07d}"
+        rows["dossier"].append((
+            dossier_id, code, f"{dossier_id:012d}", version_id, office_id, office_id,
+            stations["RECEPTION"].id, "Người nộp", "nguoi nop", "", "", "", "", "[]", 1, "", "",
+            False, start, due, moved_due_at(due, s.paused_hours, calendar), s.status.name,
+            s.station_id, s.holder_id, s.plan_position, s.paused_since, s.last_event_at,
+            s.last_event_uuid, s.paused_hours, s.supplement_count, s.awaiting_supplement,
+            s.awaiting_payment, s.finished_at, s.returned_at, None,
+            replayed.log.open_position, replayed.log.charged_to(s.plan_position),
+            processing_hours(replayed.stays), "0" * 16, "0" * 64, now))
+        for n, f in enumerate(facts):
+            # A unique place in the office's chain (the hashes are not computed: the reports
+            # do not read them; bench_ingest measures the chain).
+            rows["scan_event"].append((
+                f.uuid, dossier_id, f.station.id, f.action.name, f.actor_id, "", code, "",
+                f.at, f.at, f.at, replayed.flags[f.uuid], f.station.office_id,
+                dossier_id * 32 + n, GENESIS, GENESIS))
+        for stay in replayed.stays:
+            step = stay.step
+            rows["stay"].append((
+                dossier_id, stay.event_uuid, procedure_id, stay.office_id,
+                stay.station_id, stay.holder_id, step.position if step else None,
+                step.name if step else None, step.budget_hours if step else None,
+                stay.interval, stay.started_at, stay.ended_at, stay.working_hours,
+                stay.calendar_hours, stay.paused_hours, stay.verdict))
+        counts[0] += 1
+        counts[1] += len(facts)
+        counts[2] += len(replayed.stays)
+    with _CONNECTION.cursor() as cur:
+        for name, cols in COLUMNS.items():  # one COPY at a time per connection
+            with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows[name]:
+                    copy.write_row(row)
+    _CONNECTION.commit()
     return counts[0], counts[1], counts[2]
 
 
 COLUMNS = {
     "dossier": ["id", "code", "tracking_number", "procedure_version_id", "receiving_office_id",
                 "competent_office_id", "reception_station_id", "applicant_name",
-                "applicant_phone", "applicant_id_number", "applicant_address",
-                "applicant_email", "documents", "copies", "return_method", "note", "upstream",
-                "received_at", "base_due_at", "due_at", "status", "current_station_id",
-                "current_holder_id", "plan_position", "paused_since", "last_event_at",
-                "last_event_uuid", "paused_hours", "supplement_count", "awaiting_supplement",
-                "awaiting_payment", "finished_at", "returned_at", "sent_to_office_id",
-                "stay_position", "step_charged_hours", "lookup_nonce", "lookup_secret_hash",
-                "created_at"],
-    "scan_event": ["id", "uuid", "dossier_id", "station_id", "action", "actor_id", "actor_raw",
+                "applicant_name_folded", "applicant_phone", "applicant_id_number",
+                "applicant_address", "applicant_email", "documents", "copies", "return_method",
+                "note", "upstream", "received_at", "base_due_at", "due_at", "status",
+                "current_station_id", "current_holder_id", "plan_position", "paused_since",
+                "last_event_at", "last_event_uuid", "paused_hours", "supplement_count",
+                "awaiting_supplement", "awaiting_payment", "finished_at", "returned_at",
+                "sent_to_office_id", "stay_position", "step_charged_hours", "processing_hours",
+                "lookup_nonce", "lookup_secret_hash", "created_at"],
+    "scan_event": ["uuid", "dossier_id", "station_id", "action", "actor_id", "actor_raw",
                    "code_scanned", "note", "scanned_at", "received_at", "corrected_at",
-                   "flag"],
-    "stay": ["id", "dossier_id", "event_uuid", "procedure_id", "office_id", "station_id",
+                   "flag", "office_id", "chain_seq", "prev_hash", "row_hash"],
+    "stay": ["dossier_id", "event_uuid", "procedure_id", "office_id", "station_id",
              "holder_id", "plan_position", "step_name", "budget_hours", "interval",
              "started_at", "ended_at", "working_hours", "calendar_hours", "paused_hours",
              "verdict"],
@@ -311,6 +346,8 @@ def measure(a: argparse.Namespace) -> None:
     from app.analytics import reports
     from app.db import db
     from app.offices.models import Office
+    from app.tracking import rollup
+    from app.tracking.models import StayRollup
 
     app = make_app(a)
     with app.app_context():
@@ -318,6 +355,14 @@ def measure(a: argparse.Namespace) -> None:
         year = (dt.datetime(YEAR, 1, 1, tzinfo=HCM), dt.datetime(YEAR + 1, 1, 1, tzinfo=HCM))
         month = (dt.datetime(YEAR, 11, 1, tzinfo=HCM), dt.datetime(YEAR, 12, 1, tzinfo=HCM))
         office = db.session.scalar(sa.select(Office.id).order_by(Office.id).limit(1))
+        # The dwell report builds a month's stay rollup the first time it needs it; here all
+        # of the year's at once, timed on their own (the reports below read them built).
+        began = time.perf_counter()
+        rollup.ensure_built(rollup.whole_months(*year, HCM))
+        db.session.commit()
+        print(f"stay rollup of the 12 months built: {time.perf_counter() - began:,.1f} s "
+              f"({db.session.scalar(sa.select(sa.func.count()).select_from(StayRollup)):,} "
+              "rows)", flush=True)
         cases = [
             ("dwell, whole year, by step", reports.dwell, year, None, "step", "766"),
             ("on time 766, whole year", reports.ontime, year, None, None, "766"),

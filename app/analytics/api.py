@@ -22,7 +22,7 @@ from app.analytics.export import write_table
 from app.auth.models import Role
 from app.auth.tokens import current_principal
 from app.boundary import spec, staff
-from app.db import utcnow
+from app.db import db, utcnow
 from app.errors import Forbidden, ValidationError
 from app.offices.operations import get_office
 from app.procedures.operations import get_procedure_version
@@ -219,6 +219,7 @@ def build_query(name: str, params: ReportParams, offices: frozenset[int] | None,
 def _answer(name: str, params: ReportParams) -> ResponseReturnValue:
     query = build_query(name, params, current_principal().office_ids, utcnow())
     table = reports.REPORTS[name](query)
+    db.session.commit()  # keeps the months of stay rollup the dwell report built, if any
     return Response(write_table(table.rows, table.columns, "json"),
                     mimetype="application/json")
 

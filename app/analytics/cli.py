@@ -13,7 +13,7 @@ from app.analytics.api import ReportParams, build_query
 from app.analytics.export import FILE_FORMATS, FORMATS, MEDIA_TYPES, Format, write_table
 from app.analytics.selection import select_dossiers
 from app.boundary import validate
-from app.db import utcnow
+from app.db import db, utcnow
 from app.errors import DomainError
 
 
@@ -79,6 +79,7 @@ def _report_command(name: str, summary: str) -> click.Command:
         if out is None and fmt == "xlsx":
             raise click.UsageError("xlsx needs --out FILE")
         table = reports.REPORTS[name](query)
+        db.session.commit()  # keeps the months of stay rollup the dwell report built, if any
         data = write_table(table.rows, table.columns, fmt)
         if out is not None:
             out.write_bytes(data)

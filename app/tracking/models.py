@@ -145,6 +145,9 @@ class Dossier(Base):
     # working hours charged to the current plan step before it.
     stay_position: Mapped[int | None]
     step_charged_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
+    # The working hours of its ended processing stays (charged to a step or off-plan): what
+    # indicator 2.2 sums, kept by the stay fold so that on-time reports read no stays.
+    processing_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
 
     lookup_nonce: Mapped[str] = mapped_column(sa.String(32))
     lookup_secret_hash: Mapped[str] = mapped_column(sa.String(64))
@@ -227,8 +230,11 @@ class Stay(Base):
     """
 
     __tablename__ = "stay"
-    # An office's stays of a period: those ended in it, and those still open (NULL).
-    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),)
+    # An office's stays of a period: those ended in it, and those still open (NULL); the same
+    # for every office (what the dwell report reads beside the rollup: the stays open now,
+    # those ended after the period).
+    __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),
+                      sa.Index("ix_stay_ended", "ended_at"))
 
     id: Mapped[intpk]
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
@@ -260,6 +266,46 @@ class Stay(Base):
 
     def __repr__(self) -> str:
         return f"<Stay {self.dossier_id} {self.station_id} {self.started_at.isoformat()}>"
+class StayRollup(Base):
+    """The ended processing stays of a past month, counted per office, station, holder,
+    procedure and plan step, and per procedure and plan step for every office together
+    (office, station and holder 0: :data:`app.tracking.rollup.PROVINCE`), with a histogram of
+    their working (``measure`` 0) and calendar (1) hours: the dwell report reads these rows
+    for the whole months of its period instead of every stay (:mod:`app.tracking.rollup`).
+    ``bucket`` is a value's hours in cents cut to two significant figures
+    (:func:`app.tracking.rollup.bucket_of`); ``total`` sums the exact hours, ``top`` is their
+    maximum, ``over`` the hours beyond the step's budget, all in cents of an hour. NULL keys
+    are stored as 0 or ''.
+    """
+
+    __tablename__ = "stay_rollup"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(primary_key=True)
+    plan_position: Mapped[int] = mapped_column(primary_key=True)
+    step_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    measure: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    # Integers (hundredths of an hour, as the stays' hours are kept) sum faster than decimals.
+    n: Mapped[int]
+    total: Mapped[int] = mapped_column(sa.BigInteger)
+    top: Mapped[int]
+    over: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class RollupMonth(Base):
+    """A month of the :class:`StayRollup`: built at ``built_at``, or stale (NULL) since a
+    late or backdated scan changed a stay that ended in it."""
+
+    __tablename__ = "rollup_month"
+
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    built_at: Mapped[dt.datetime | None]
+
+
 class ScanChainHead(Base):
     """The end of an office's hash chain: the last position given and its hash.
 

@@ -11,7 +11,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 from uuid import UUID
@@ -29,7 +29,7 @@ from app.offices.models import Office, Station, StationKind
 from app.offices.operations import calendar_for, calendar_of
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of, procedure_name
-from app.tracking import audit, scope
+from app.tracking import audit, rollup, scope
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
 from app.tracking.codes import (
@@ -462,8 +462,15 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
             event.flag = replayed.flags[event.uuid]
     _write_state(dossier, replayed.state, calendar)
     _write_stay_log(dossier, replayed.log, replayed.state)
+    processing = processing_hours(replayed.stays)
+    if processing != dossier.processing_hours:
+        dossier.processing_hours = processing
     db.session.flush()
-    db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id))
+    gone = db.session.execute(sa.delete(_STAYS).where(_STAYS.c.dossier_id == dossier.id)
+                              .returning(_STAYS.c.interval, _STAYS.c.ended_at)).all()
+    rollup.invalidate([row.ended_at for row in gone if row.interval == stay_fold.PROCESSING]
+                      + [stay.ended_at for stay in replayed.stays
+                         if stay.interval == stay_fold.PROCESSING])
     _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
     return replayed.flags
 
@@ -530,6 +537,16 @@ def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextC
         return sa.text(update)
     text = _unnest_insert(_STAYS, _STAY_COLUMNS, dialect).text
     return sa.text(f"WITH closed AS ({update}) {text}" if close else text)
+
+
+def processing_hours(stays: Iterable[stay_fold.StayFacts]) -> decimal.Decimal:
+    """The working hours of the ended processing stays (``Dossier.processing_hours``)."""
+    return sum((s.working_hours for s in stays
+                if s.interval == stay_fold.PROCESSING and s.working_hours is not None),
+               _ZERO)
+
+
+_ZERO = decimal.Decimal(0)
 
 
 def _stay_log(dossier: Dossier, state: fold.DossierState,
@@ -638,6 +655,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     everything: list[ScanEvent] = []
     begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
     ended: list[dict[str, Any]] = []  # the stored open stays this batch ended
+    # Processing stays ended before this month: their month's rollup is stale.
+    this_month = rollup.month_bounds(rollup.month_of(utcnow(), rollup.zone()), rollup.zone())[0]
+    backdated: list[dt.datetime] = []
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
@@ -657,6 +677,11 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                 after, event.flag = fold.apply_event(current, facts, plan, hours)
                 log, done, stay = stay_fold.advance_stays(log, current, after, facts, event.flag,
                                                      plan, hours)
+                if done is not None and done.interval == stay_fold.PROCESSING:
+                    dossier.processing_hours = ((dossier.processing_hours or _ZERO)
+                                                + (done.working_hours or _ZERO))
+                    if done.ended_at is not None and done.ended_at < this_month:
+                        backdated.append(done.ended_at)
                 if done is not None and done.event_uuid in begun:
                     begun[done.event_uuid] = _stay_row(dossier, done)
                 elif done is not None:
@@ -668,6 +693,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             _write_stay_log(dossier, log, current)
     _insert_events(everything, {dossier.id: dossier.code for dossier in fresh})
     _write_stays(ended, list(begun.values()))
+    rollup.invalidate(backdated)
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
