@@ -2,7 +2,7 @@
 the monthly stay rollup (stay_rollup, rollup_month), built by the reports when needed
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from app.db import UTCDateTime
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
