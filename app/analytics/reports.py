@@ -201,6 +201,20 @@ class _Dwell:
         return _figures(self.n, self.still, summary(0), summary(1), self.over)
 
 
+def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
+    """Working and calendar hours, at the period end, of the processing stays open then
+    (started before it, not ended by it)."""
+    at = query.at
+    stmt = (sa.select(Stay.id, Stay.started_at, Dossier.receiving_office_id).select_from(Stay)
+            .join(Dossier, Dossier.id == Stay.dossier_id)
+            .where(Stay.interval == stays.PROCESSING, Stay.started_at < at,
+                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
+                   *_stays_in_scope(query)))
+    return {row.id: (_hours(calendar_of(row.receiving_office_id).working_time_between(
+                row.started_at, at)), _hours(at - row.started_at))
+            for row in db.session.execute(stmt)}
+
+
 def _figures(count: int, still: int, working: Sequence[Any], wall: Sequence[Any],
              over: float) -> dict[str, Any]:
     """``working`` and ``wall``: mean, median, p90 and max, unrounded (in that order)."""
