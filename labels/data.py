@@ -40,6 +40,17 @@ def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
+# A text field: its attribute, its Vietnamese label, whether it is required, its maximum length.
+TextField = tuple[str, str, bool, int]
+
+
+def _clean_texts(obj: object, texts: tuple[TextField, ...]) -> None:
+    """Validate and normalize each text field of ``obj`` in place (:func:`clean_text`)."""
+    for name, label, required, max_len in texts:
+        _set(obj, name, clean_text(getattr(obj, name), label, field=name, required=required,
+                                   max_len=max_len))
+
+
 def check_tracking_number(value: object) -> str:
     """Validate the Code 128 payload: printable ASCII without spaces.
 
@@ -273,7 +284,7 @@ class ReceiptData:
     def __post_init__(self) -> None:
         _set(self, "official_code", check_official_code(self.official_code))
         _set(self, "tracking_number", check_tracking_number(self.tracking_number))
-        texts: tuple[tuple[str, str, bool, int], ...] = (
+        texts: tuple[TextField, ...] = (
             ("applicant_name", "Họ tên người nộp hồ sơ", True, 100),
             ("request_name", "Nội dung yêu cầu giải quyết", True, 500),
             ("agency_name", "Tên cơ quan", True, 150),
@@ -289,11 +300,7 @@ class ReceiptData:
             ("receiver_name", "Họ tên người tiếp nhận", False, 100),
             ("office_name", "Tên bộ phận tiếp nhận", False, 150),
         )
-        for name, label, required, max_len in texts:
-            value = clean_text(
-                getattr(self, name), label, field=name, required=required, max_len=max_len
-            )
-            _set(self, name, value)
+        _clean_texts(self, texts)
         _set(self, "lookup_url", _check_url(self.lookup_url))
         secret = clean_text(
             self.lookup_secret, "Mã bí mật tra cứu", field="lookup_secret", max_len=64
@@ -514,11 +521,11 @@ class MissingPaper:
 
 def _notice_texts(
     obj: SupplementRequestData | RefusalData | ApologyData,
-    extra: tuple[tuple[str, str, bool, int], ...],
+    extra: tuple[TextField, ...],
 ) -> None:
     """Validate the fields every notice (Mẫu 02, 03, 04) shares, and ``extra`` ones."""
     _set(obj, "official_code", check_official_code(obj.official_code))
-    texts: tuple[tuple[str, str, bool, int], ...] = (
+    _clean_texts(obj, (
         ("applicant_name", "Họ tên người nộp hồ sơ", True, 100),
         ("request_name", "Nội dung yêu cầu giải quyết", True, 500),
         ("agency_name", "Tên cơ quan", True, 150),
@@ -526,12 +533,7 @@ def _notice_texts(
         ("office_name", "Tên bộ phận tiếp nhận", False, 150),
         ("signer_name", "Họ tên người ký", False, 100),
         *extra,
-    )
-    for name, label, required, max_len in texts:
-        value = clean_text(
-            getattr(obj, name), label, field=name, required=required, max_len=max_len
-        )
-        _set(obj, name, value)
+    ))
     received = check_aware(obj.received_at, "Thời gian nhận hồ sơ", field="received_at")
     issued = check_aware(obj.issued_at, "Ngày lập phiếu", field="issued_at")
     if issued < received:
