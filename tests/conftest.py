@@ -161,3 +161,35 @@ def seed_office(app: Flask) -> Office:
         device, device_token = create_device("Quầy 1", list(stations.values()))
         db.session.commit()
         return Office(app, office.code, device_token, device.id, tokens)
+
+
+# --- real browser against a live server (the page tests) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (its own browser download cannot work here)."""
+    from pages_support import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # As root (CI), Chromium runs only without its sandbox.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live(make_app: Callable[..., Flask]) -> Iterator[Callable[..., tuple[Any, Office]]]:
+    """Start the app with extra config, seeded (every user's password: PASSWORD), served."""
+    from contextlib import ExitStack
+
+    from pages_support import serve, set_passwords
+
+    with ExitStack() as stack:
+        def start(**config: Any) -> tuple[Any, Office]:
+            app = make_app(**config)
+            office = seed_office(app)
+            set_passwords(app)
+            return stack.enter_context(serve(app)), office
+
+        yield start

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from pages_support import SIZES, LiveServer, describe, screenshot, serious_violations
 from playwright.sync_api import Browser, Page, expect
-from test_pages_browser import Start, browser, live, log_in  # noqa: F401 (fixtures)
+from test_pages_browser import Start, log_in
 
 from app.auth.models import User
 from app.db import db
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 
-def _admin_page(browser: Browser, server: LiveServer, size: str = "office") -> Page:  # noqa: F811
+def _admin_page(browser: Browser, server: LiveServer, size: str = "office") -> Page:
     width, height = SIZES[size]
     # axe is injected as an inline script, which the pages' CSP refuses.
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
@@ -42,8 +42,8 @@ def _accessible(page: Page) -> None:
     assert not violations, describe(violations)
 
 
-def test_a_new_device_token_is_shown_once_and_gone_on_reload(browser: Browser,  # noqa: F811
-                                                             live: Start):  # noqa: F811
+def test_a_new_device_token_is_shown_once_and_gone_on_reload(browser: Browser,
+                                                             live: Start):
     server, _ = live()
     page = _admin_page(browser, server)
     assert page.url == server.at("/admin/")
@@ -64,7 +64,7 @@ def test_a_new_device_token_is_shown_once_and_gone_on_reload(browser: Browser,  
 
 
 def test_a_step_plan_over_its_legal_duration_shows_the_error_on_its_fields(
-        browser: Browser, live: Start):  # noqa: F811
+        browser: Browser, live: Start):
     server, _ = live()
     _province_wide(server)
     page = _admin_page(browser, server)
@@ -101,7 +101,7 @@ def test_a_step_plan_over_its_legal_duration_shows_the_error_on_its_fields(
 
 
 @pytest.mark.parametrize("size", ["office", "phone"])
-def test_an_unconfirmed_year_is_flagged(browser: Browser, live: Start, size: str):  # noqa: F811
+def test_an_unconfirmed_year_is_flagged(browser: Browser, live: Start, size: str):
     server, _ = live()
     page = _admin_page(browser, server, size)
     page.goto(server.at("/admin/calendar?year=2027"))
@@ -122,7 +122,7 @@ def test_an_unconfirmed_year_is_flagged(browser: Browser, live: Start, size: str
     page.context.close()
 
 
-def test_a_non_admin_gets_the_403_page(browser: Browser, live: Start):  # noqa: F811
+def test_a_non_admin_gets_the_403_page(browser: Browser, live: Start):
     server, _ = live()
     page = browser.new_page()
     log_in(page, server, "supervisor")
@@ -134,7 +134,7 @@ def test_a_non_admin_gets_the_403_page(browser: Browser, live: Start):  # noqa: 
 
 @pytest.mark.parametrize("size", ["office", "phone"])
 def test_every_admin_page_reads_well_at_the_desk_and_on_a_phone(
-        browser: Browser, live: Start, size: str):  # noqa: F811
+        browser: Browser, live: Start, size: str):
     """axe-core on each admin page, and nothing wider than the screen; screenshots."""
     server, _ = live()
     _province_wide(server)

@@ -8,61 +8,25 @@ the dossier moved as the API reads it, the station's answer in its colour class.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-from conftest import Office, seed_office
-from flask import Flask
+from conftest import Office
 from pages_support import (
-    CHROMIUM,
-    PASSWORD,
     SIZES,
     LiveServer,
     describe,
     screenshot,
     serious_violations,
-    serve,
-    set_passwords,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pyzbar import pyzbar
+from test_pages_browser import Start, log_in
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
-
-Start = Callable[..., tuple[LiveServer, Office]]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def live(make_app: Callable[..., Flask]) -> Iterator[Start]:
-    with ExitStack() as stack:
-        def start(**config: Any) -> tuple[LiveServer, Office]:
-            app = make_app(**config)
-            office = seed_office(app)
-            set_passwords(app)
-            return stack.enter_context(serve(app)), office
-
-        yield start
-
-
-def log_in(page: Page, server: LiveServer, username: str) -> None:
-    page.goto(server.at("/login"))
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-
 
 def read_pdf(pdf: bytes, folder: Path) -> tuple[str, set[str]]:
     """The PDF's text (pdftotext) and the Code 128 barcodes on its first page (pdftoppm at

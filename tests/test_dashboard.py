@@ -14,7 +14,6 @@ from html import unescape
 from typing import Any
 
 import pytest
-import test_pages_browser
 import test_reports
 from conftest import Office
 from flask.testing import FlaskClient
@@ -25,8 +24,8 @@ from test_pages import log_in
 from test_pages_browser import log_in as browser_log_in
 from test_reports import PERIOD
 
-# Fixtures shared with those modules: the browser, the live server, and the fixed week.
-browser, live, week = test_pages_browser.browser, test_pages_browser.live, test_reports.week
+# The fixed week of the report tests (the browser and the live server are conftest's).
+week = test_reports.week
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]

@@ -16,7 +16,7 @@ from conftest import scan
 from pages_support import later
 from playwright.sync_api import Browser, expect
 from test_counter_browser import at_station, scan_in
-from test_pages_browser import Start, browser, live, log_in  # noqa: F401  (fixtures)
+from test_pages_browser import Start, log_in
 from test_work_pages import registered
 from test_work_pages_browser import keep_marker, not_reloaded, post
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.db, pytest.mark.filterwarnings("ignore::ResourceWarnin
 
 
 def test_station_lists_a_colleagues_scan_and_keeps_the_input_and_the_result(
-        browser: Browser, live: Start):  # noqa: F811
+        browser: Browser, live: Start):
     server, office = live(LIVE_POLL_SECONDS=1)
     client = server.app.test_client()
     mine = registered(client, office, dt.timedelta(hours=1), 6101)
@@ -64,7 +64,7 @@ def _status_total(page: object) -> int:
 
 
 def test_dashboard_redraws_its_charts_when_a_dossier_arrives(
-        browser: Browser, live: Start):  # noqa: F811
+        browser: Browser, live: Start):
     server, office = live(LIVE_POLL_SECONDS=1)
     client = server.app.test_client()
     first = office.intake(client)
@@ -98,7 +98,7 @@ def test_dashboard_redraws_its_charts_when_a_dossier_arrives(
 
 
 def test_kiosk_shows_the_new_status_and_unchanged_polls_cost_no_lookup(
-        browser: Browser, live: Start):  # noqa: F811
+        browser: Browser, live: Start):
     limit = 5
     server, office = live(LIVE_POLL_SECONDS=1, RATELIMIT_ENABLED=True,
                           LOOKUP_RATE_LIMIT=f"{limit} per minute")

@@ -6,15 +6,12 @@ page at the three screen sizes go to ``tests/artifacts/`` (gitignored) for peopl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Office, scan, seed_office
-from flask import Flask
+from conftest import Office, scan
 from pages_support import (
-    CHROMIUM,
     PASSWORD,
     SIZES,
     LiveServer,
@@ -22,10 +19,8 @@ from pages_support import (
     later,
     screenshot,
     serious_violations,
-    serve,
-    set_passwords,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 # The browser drops connections it no longer needs (a font of a page it already left) while
 # werkzeug's development server streams a static file; that file is then closed by the garbage
@@ -35,28 +30,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
 
 Start = Callable[..., tuple[LiveServer, Office]]
 PERSONAL = ("Nguyễn", "Hằng", "0912345678", "001190012345", "N***")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # As root (CI), Chromium runs only without its sandbox.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def live(make_app: Callable[..., Flask]) -> Iterator[Start]:
-    """Start the app with extra config, seeded (every user's password: PASSWORD), served."""
-    with ExitStack() as stack:
-        def start(**config: Any) -> tuple[LiveServer, Office]:
-            app = make_app(**config)
-            office = seed_office(app)
-            set_passwords(app)
-            return stack.enter_context(serve(app)), office
-
-        yield start
 
 
 def log_in(page: Page, server: LiveServer, username: str, password: str = PASSWORD) -> None:

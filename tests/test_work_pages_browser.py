@@ -20,7 +20,7 @@ from conftest import Office, database_url, scan, seed_office
 from pages_support import describe, later, screenshot, serious_violations, set_passwords
 from playwright.sync_api import Browser, Page, expect
 from test_errors_and_leaks import free_port, wait_for
-from test_pages_browser import Start, browser, live, log_in  # noqa: F401  (fixtures)
+from test_pages_browser import Start, log_in
 from test_work_pages import registered
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -63,7 +63,7 @@ def busy_office(app: Any, office: Office) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_work_pages_at_their_sizes_have_no_serious_accessibility_violation(
-        browser: Browser, live: Start, size: str):  # noqa: F811
+        browser: Browser, live: Start, size: str):
     server, office = live()
     files = busy_office(server.app, office)
     width, height = SIZES[size]
@@ -105,7 +105,7 @@ def not_reloaded(page: Page) -> bool:
 
 
 def test_queue_and_dossier_page_follow_a_scan_without_reload(
-        browser: Browser, live: Start):  # noqa: F811
+        browser: Browser, live: Start):
     server, office = live(LIVE_POLL_SECONDS=1)
     client = server.app.test_client()
     d = registered(client, office, dt.timedelta(hours=1), 6001)
@@ -135,7 +135,7 @@ def test_queue_and_dossier_page_follow_a_scan_without_reload(
 
 
 def test_board_behind_two_gunicorn_workers_shows_a_result_without_reload(
-        browser: Browser, make_app: Any, tmp_path: Path):  # noqa: F811
+        browser: Browser, make_app: Any, tmp_path: Path):
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if not gunicorn.exists():
         pytest.skip("gunicorn is not installed")
