@@ -125,7 +125,7 @@ def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -
     Call right before the events are inserted, in the transaction that inserts them: the
     chain heads stay locked until it ends. The caller stores the new heads in the same
     transaction, with :func:`store_heads` or, on PostgreSQL, in the events' INSERT itself
-    (:data:`STORE_HEADS_CTE`, one round trip less). The events' stations must be loaded.
+    (:func:`head_rows`). The events' stations must be loaded.
 
     :param dossier_codes: the code of each event's dossier, by dossier id.
     """
@@ -161,19 +161,11 @@ def store_heads(heads: Heads) -> None:
             for office, (seq, head) in heads.items()])
 
 
-# PostgreSQL: a data-modifying WITH clause to put in front of the events' INSERT, with the
-# parameters of head_arrays().
-STORE_HEADS_CTE = (
-    "WITH moved_heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.hash "
-    "FROM unnest(CAST(:head_office AS INTEGER[]), CAST(:head_seq AS BIGINT[]), "
-    "CAST(:head_hash AS VARCHAR(64)[])) AS v(office_id, seq, hash) "
-    "WHERE scan_chain_head.office_id = v.office_id) ")
-
-
-def head_arrays(heads: Heads) -> dict[str, list[Any]]:
-    """The parameters of :data:`STORE_HEADS_CTE`."""
-    return {"head_office": list(heads), "head_seq": [seq for seq, _ in heads.values()],
-            "head_hash": [head for _, head in heads.values()]}
+def head_rows(heads: Heads) -> list[dict[str, Any]]:
+    """The chains' new heads as ``scan_chain_head`` rows (to store them in the events'
+    statement on PostgreSQL, one round trip less)."""
+    return [{"office_id": office, "seq": seq, "head_hash": head}
+            for office, (seq, head) in heads.items()]
 
 
 @sa.event.listens_for(orm.Session, "before_flush")

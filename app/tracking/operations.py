@@ -8,6 +8,7 @@ import decimal
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import uuid
@@ -48,6 +49,7 @@ from app.tracking.models import (
     DossierStatus,
     NoticeKind,
     ScanAction,
+    ScanChainHead,
     ScanEvent,
     Stay,
 )
@@ -384,29 +386,30 @@ def _calendar_of(dossier: Dossier) -> CalendarFn:
 
 
 def _write_state(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> None:
-    d.status = s.status
-    d.current_station_id = s.station_id
-    d.current_holder_id = s.holder_id
-    d.plan_position = s.plan_position
-    d.paused_since = s.paused_since
-    d.supplement_count = s.supplement_count
-    d.awaiting_supplement = s.awaiting_supplement
-    d.awaiting_payment = s.awaiting_payment
-    d.finished_at = s.finished_at
-    d.returned_at = s.returned_at
-    d.last_event_at = s.last_event_at
-    d.last_event_uuid = s.last_event_uuid
-    d.sent_to_office_id = s.sent_to_office_id
-    d.in_transit_since = s.in_transit_since
-    d.transit_to_office_id = s.transit_to_office_id
-    d.transit_to_station_id = s.transit_to_station_id
+    for key, value in _state_values(d, s, calendar).items():
+        setattr(d, key, value)
+
+
+def _state_values(d: Dossier, s: fold.DossierState, calendar: CalendarFn) -> dict[str, Any]:
+    """The dossier's columns that hold state ``s``."""
+    values: dict[str, Any] = {
+        "status": s.status, "current_station_id": s.station_id,
+        "current_holder_id": s.holder_id, "plan_position": s.plan_position,
+        "paused_since": s.paused_since, "supplement_count": s.supplement_count,
+        "awaiting_supplement": s.awaiting_supplement, "awaiting_payment": s.awaiting_payment,
+        "finished_at": s.finished_at, "returned_at": s.returned_at,
+        "last_event_at": s.last_event_at, "last_event_uuid": s.last_event_uuid,
+        "sent_to_office_id": s.sent_to_office_id, "in_transit_since": s.in_transit_since,
+        "transit_to_office_id": s.transit_to_office_id,
+        "transit_to_station_id": s.transit_to_station_id}
     if s.paused_hours != d.paused_hours:
-        d.paused_hours = s.paused_hours
+        values["paused_hours"] = s.paused_hours
         # The wait moves the appointment in force by the same working time (an apology's new
         # appointment counts only the wait after it).
         anchor, counted = appointment_anchor(d)
-        d.due_at = moved_due_at(anchor, max(s.paused_hours - counted, decimal.Decimal(0)),
-                                calendar())
+        values["due_at"] = moved_due_at(
+            anchor, max(s.paused_hours - counted, decimal.Decimal(0)), calendar())
+    return values
 
 
 def appointment_anchor(dossier: Dossier) -> tuple[dt.datetime, decimal.Decimal]:
@@ -475,11 +478,6 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     return replayed.flags
 
 
-# --- stays ------------------------------------------------------------------------------------
-
-_STAYS = cast(sa.Table, Stay.__table__)
-
-
 def _stay_row(dossier: Dossier, stay: stay_fold.StayFacts) -> dict[str, Any]:
     step = stay.step
     return {"dossier_id": dossier.id, "event_uuid": stay.event_uuid,
@@ -491,52 +489,6 @@ def _stay_row(dossier: Dossier, stay: stay_fold.StayFacts) -> dict[str, Any]:
             "started_at": stay.started_at, "ended_at": stay.ended_at,
             "working_hours": stay.working_hours, "calendar_hours": stay.calendar_hours,
             "paused_hours": stay.paused_hours, "verdict": stay.verdict}
-
-
-_STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
-_STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
-_CLOSE_KEYS = ("dossier_id", *_STAY_ENDS)
-
-
-def _write_stays(ended: Sequence[dict[str, Any]], begun: Sequence[dict[str, Any]]) -> None:
-    """End the stored open stays of some dossiers (``ended``: ``dossier_id`` and the end's
-    fields) and write new stays (``begun``), the open stays ended first: the new ones are
-    open too. On PostgreSQL one statement whatever the batch, one array per column as for
-    the events (a data-modifying ``WITH`` sees the table as it was, never the new rows)."""
-    if not (ended or begun):
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    if dialect.name == "postgresql":
-        params: dict[str, list[Any]] = {}
-        if ended:
-            params |= {f"c_{key}": values for key, values in _unnest_params(
-                _STAYS, _CLOSE_KEYS, dialect, ended).items()}
-        if begun:
-            params |= _unnest_params(_STAYS, _STAY_COLUMNS, dialect, begun)
-        connection.execute(_stays_statement(dialect, bool(ended), bool(begun)), params)
-        return
-    if ended:
-        connection.execute(
-            sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
-                                    _STAYS.c.ended_at.is_(None))
-            .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
-            [{f"_{key}": value for key, value in row.items()} for row in ended])
-    if begun:
-        connection.execute(sa.insert(_STAYS), list(begun))
-
-
-@functools.cache
-def _stays_statement(dialect: sa.Dialect, close: bool, insert: bool) -> sa.TextClause:
-    arrays = ", ".join(f"CAST(:c_{key} AS {_STAYS.c[key].type.compile(dialect)}[])"
-                       for key in _CLOSE_KEYS)
-    sets = ", ".join(f"{key} = v.{key}" for key in _STAY_ENDS)
-    update = (f"UPDATE stay SET {sets} FROM unnest({arrays}) AS v({', '.join(_CLOSE_KEYS)}) "
-              "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL")
-    if not insert:
-        return sa.text(update)
-    text = _unnest_insert(_STAYS, _STAY_COLUMNS, dialect).text
-    return sa.text(f"WITH closed AS ({update}) {text}" if close else text)
 
 
 def processing_hours(stays: Iterable[stay_fold.StayFacts]) -> decimal.Decimal:
@@ -557,14 +509,35 @@ def _stay_log(dossier: Dossier, state: fold.DossierState,
 
 
 def _write_stay_log(dossier: Dossier, log: stay_fold.StayLog, state: fold.DossierState) -> None:
-    dossier.stay_position = log.open_position
-    charged = log.charged_to(state.plan_position)
-    if charged != dossier.step_charged_hours:
-        dossier.step_charged_hours = charged
+    for key, value in _stay_log_values(log, state).items():
+        setattr(dossier, key, value)
 
 
+def _stay_log_values(log: stay_fold.StayLog, state: fold.DossierState) -> dict[str, Any]:
+    return {"stay_position": log.open_position,
+            "step_charged_hours": log.charged_to(state.plan_position)}
+
+
+# --- writing a batch of scans -----------------------------------------------------------------
+
+_STAYS = cast(sa.Table, Stay.__table__)
 _EVENTS = cast(sa.Table, ScanEvent.__table__)
-_EVENT_COLUMNS = [c.key for c in _EVENTS.columns if c.key != "id"]
+_DOSSIERS = cast(sa.Table, Dossier.__table__)
+_HEADS = cast(sa.Table, ScanChainHead.__table__)
+_STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
+_STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
+_CLOSE_KEYS = ("dossier_id", *_STAY_ENDS)
+_EVENT_COLUMNS = tuple(c.key for c in _EVENTS.columns if c.key != "id")
+# What the folds store on a dossier (_write_state, _write_stay_log, the processing hours).
+_FOLD_COLUMNS = (
+    "status", "current_station_id", "current_holder_id", "plan_position", "paused_since",
+    "paused_hours", "due_at", "supplement_count", "awaiting_supplement", "awaiting_payment",
+    "finished_at", "returned_at", "last_event_at", "last_event_uuid", "sent_to_office_id",
+    "in_transit_since", "transit_to_office_id", "transit_to_station_id", "stay_position",
+    "step_charged_hours", "processing_hours")
+_FOLD_SET = frozenset(_FOLD_COLUMNS)
+_STATE_KEYS = ("id", *_FOLD_COLUMNS)  # the dossiers' rows in the statement
+_HEAD_KEYS = ("office_id", "seq", "head_hash")
 
 
 class DuplicateEvents(Conflict):
@@ -576,35 +549,55 @@ class DuplicateEvents(Conflict):
     code = "retry"
 
 
-def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -> None:
-    """Link new events into their offices' hash chains (app.tracking.audit) and write them
-    in one statement, without the ORM's per-object bookkeeping.
+def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[str, Any]],
+                 events: Sequence[ScanEvent], ended: Sequence[Mapping[str, Any]],
+                 begun: Sequence[Mapping[str, Any]]) -> None:
+    """Write what a batch of scans did to ``dossiers``: the new column values of those the
+    fold advanced (``states``), the new events, linked into their offices' hash chains
+    (app.tracking.audit), the stored open stays the scans ended (``ended``: ``dossier_id``
+    and the end's fields) and the stays they began (``begun``; open too, so the stored ones
+    are closed first).
 
-    An id on file already is skipped by the database (``ON CONFLICT DO NOTHING``) rather
-    than failing the batch, and the count written tells whether one was. On PostgreSQL the
-    events (one or many) travel as one array per column through ``unnest``: one short
-    statement whatever their number, so its text is parsed and planned once per connection,
-    and the same statement stores the chains' new heads.
+    An event id on file already is skipped by the database (``ON CONFLICT DO NOTHING``)
+    rather than failing the batch, and the count written tells whether one was; the whole
+    transaction must then be rolled back, so no chain ever links an event that was not
+    written. The chain heads stay locked from their read to the commit.
 
-    The chain heads stay locked from here to the commit, so the dossiers' UPDATE goes
-    first. An event skipped as a duplicate fails the whole transaction, so no chain ever
-    links an event that was not written.
+    On PostgreSQL, after the chain heads' lock, everything is one statement whatever the
+    batch: each table's rows travel as one JSON parameter read by ``json_populate_recordset``
+    (one short statement text, parsed and planned once per connection, and no per-value
+    adaptation), and data-modifying ``WITH`` clauses see the tables as they were, never the
+    new rows. The dossiers' values are then set on the objects as stored, so the unit of
+    work never looks at them again. On SQLite, they are set and flushed, then one statement
+    a table.
 
     :raises DuplicateEvents: an event's id was on file already.
     """
-    db.session.flush()  # the dossiers' UPDATE goes first, in the same transaction
-    heads = audit.link_events(events, dossier_codes)
-    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # The chains' new heads are stored by the same statement (one round trip).
-        keys = tuple(_EVENT_COLUMNS)
-        written = len(connection.execute(
-            _unnest_insert(_EVENTS, keys, connection.dialect,
-                           "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
-                           prefix=audit.STORE_HEADS_CTE),
-            _unnest_params(_EVENTS, keys, connection.dialect, rows)
-            | audit.head_arrays(heads)).all())
+    dialect = connection.dialect
+    postgres = dialect.name == "postgresql"
+    if not postgres:
+        for dossier, values in states.items():
+            for key, value in values.items():
+                setattr(dossier, key, value)
+        db.session.flush()
+    heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
+    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+    if postgres:
+        stored = [{key: values[key] if key in values else getattr(dossier, key)
+                   for key in _STATE_KEYS} for dossier, values in states.items()]
+        params = {"heads": _json_rows(_HEADS, _HEAD_KEYS, dialect, audit.head_rows(heads)),
+                  "dossiers": _json_rows(_DOSSIERS, _STATE_KEYS, dialect, stored),
+                  "ended": _json_rows(_STAYS, _CLOSE_KEYS, dialect, ended),
+                  "ended_dossiers": [row["dossier_id"] for row in ended],
+                  "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun),
+                  "events": _json_rows(_EVENTS, _EVENT_COLUMNS, dialect, rows)}
+        written = len(connection.execute(_WRITE_SCANS, params).all())
+        for dossier, values in states.items():
+            for key, value in values.items():
+                sa.orm.attributes.set_committed_value(dossier, key, value)
+            # A value outside the statement's columns would be lost: a programming error.
+            assert values.keys() <= _FOLD_SET, values.keys() - _FOLD_SET
     else:
         audit.store_heads(heads)
         insert = sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["uuid"])
@@ -612,35 +605,70 @@ def _insert_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]
             written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
         else:
             written = connection.execute(insert, rows).rowcount
+        _write_stays(ended, begun)
     if written != len(events):
         msg = "Some events of this batch were recorded meanwhile; send it again."
         raise DuplicateEvents(msg)
 
 
+def _write_stays(ended: Sequence[Mapping[str, Any]], begun: Sequence[Mapping[str, Any]]) -> None:
+    """End stored open stays and write new ones (see :func:`_write_scans`), by the ORM's
+    statements: on SQLite, and for a dossier's stays rewritten whole after a late scan."""
+    connection = db.session.connection()
+    if ended:
+        connection.execute(
+            sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
+                                    _STAYS.c.ended_at.is_(None))
+            .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
+            [{f"_{key}": value for key, value in row.items()} for row in ended])
+    if begun:
+        connection.execute(sa.insert(_STAYS), list(begun))
+
+
+def _recordset(table: sa.Table, param: str) -> str:
+    return f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json))"
+
+
+def _columns(keys: Iterable[str], prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{key}" for key in keys)
+
+
+def _sets(keys: Iterable[str]) -> str:
+    return ", ".join(f"{key} = v.{key}" for key in keys)
+
+
+_WRITE_SCANS = sa.text(
+    f"WITH heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.head_hash "
+    f"FROM {_recordset(_HEADS, 'heads')} AS v WHERE scan_chain_head.office_id = v.office_id), "
+    f"states AS (UPDATE dossier SET {_sets(_FOLD_COLUMNS)} "
+    f"FROM {_recordset(_DOSSIERS, 'dossiers')} AS v WHERE dossier.id = v.id), "
+    # The ANY lets the planner find the open stays by dossier, whatever its row estimate for
+    # the recordset (100: otherwise it scans every open stay of the database for one scan).
+    f"closed AS (UPDATE stay SET {_sets(_STAY_ENDS)} FROM {_recordset(_STAYS, 'ended')} AS v "
+    "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL "
+    "AND stay.dossier_id = ANY(CAST(:ended_dossiers AS INTEGER[]))), "
+    f"begun AS (INSERT INTO stay ({_columns(_STAY_COLUMNS)}) "
+    f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'begun')}) "
+    f"INSERT INTO scan_event ({_columns(_EVENT_COLUMNS)}) "
+    f"SELECT {_columns(_EVENT_COLUMNS)} FROM {_recordset(_EVENTS, 'events')} "
+    "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
+
+
 @functools.cache
-def _unnest_columns(table: sa.Table, keys: tuple[str, ...],
-                    dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
+def _bind_processors(table: sa.Table, keys: tuple[str, ...],
+                     dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
     """Each of the table's ``keys`` with its bind processor (enum names, UTC times)."""
     return [(key, table.c[key].type.bind_processor(dialect) or (lambda value: value))
             for key in keys]
 
 
-@functools.cache
-def _unnest_insert(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
-                   suffix: str = "", prefix: str = "") -> sa.TextClause:
-    """``INSERT`` of one array per column through ``unnest`` (PostgreSQL), after ``prefix``
-    (a ``WITH`` clause) and before ``suffix``."""
-    names = ", ".join(table.c[key].name for key in keys)
-    arrays = ", ".join(f"CAST(:{key} AS {table.c[key].type.compile(dialect)}[])"
-                       for key in keys)
-    return sa.text(f"{prefix}INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "
-                   f"{suffix}")
-
-
-def _unnest_params(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
-                   rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    return {key: [convert(row[key]) for row in rows]
-            for key, convert in _unnest_columns(table, keys, dialect)}
+def _json_rows(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
+               rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` as the JSON array ``json_populate_recordset`` reads: times, UUIDs and
+    decimals as their text, which PostgreSQL parses by the column's type."""
+    processors = _bind_processors(table, keys, dialect)
+    return json.dumps([{key: convert(row[key]) for key, convert in processors} for row in rows],
+                      default=str, separators=(",", ":"))
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
@@ -648,8 +676,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
 
     A dossier whose new events all come after what is already known takes one fold step per
     event, with the flags settled before the INSERT; one with a late event is replayed whole
-    after it. All events go to the database in one executemany and the dossier updates in
-    one flush, whatever the batch size.
+    after it. The events, the dossiers' new state and their stays are written together
+    (:func:`_write_scans`: on PostgreSQL one statement after the chain heads' lock),
+    whatever the batch size.
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
@@ -658,6 +687,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
     # Processing stays ended before this month: their month's rollup is stale.
     this_month = rollup.month_bounds(rollup.month_of(utcnow(), rollup.zone()), rollup.zone())[0]
     backdated: list[dt.datetime] = []
+    states: dict[Dossier, dict[str, Any]] = {}  # the in-order dossiers' new column values
     with db.session.no_autoflush:
         for dossier, new in fresh.items():
             ordered = sorted(new, key=lambda e: (e.corrected_at, e.uuid))
@@ -672,14 +702,14 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             plan = plan_of(dossier.procedure_version_id)
             log = (_stay_log(dossier, current, plan) if key is not None
                    else stay_fold.StayLog())
+            processing = dossier.processing_hours or _ZERO
             for event in ordered:
                 facts = event_facts(event)
                 after, event.flag = fold.apply_event(current, facts, plan, hours)
                 log, done, stay = stay_fold.advance_stays(log, current, after, facts, event.flag,
                                                      plan, hours)
                 if done is not None and done.interval == stay_fold.PROCESSING:
-                    dossier.processing_hours = ((dossier.processing_hours or _ZERO)
-                                                + (done.working_hours or _ZERO))
+                    processing += done.working_hours or _ZERO
                     if done.ended_at is not None and done.ended_at < this_month:
                         backdated.append(done.ended_at)
                 if done is not None and done.event_uuid in begun:
@@ -689,10 +719,10 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
                                  | {key: getattr(done, key) for key in _STAY_ENDS})
                 begun[stay.event_uuid] = _stay_row(dossier, stay)
                 current = after
-            _write_state(dossier, current, calendar)
-            _write_stay_log(dossier, log, current)
-    _insert_events(everything, {dossier.id: dossier.code for dossier in fresh})
-    _write_stays(ended, list(begun.values()))
+            states[dossier] = (_state_values(dossier, current, calendar)
+                               | _stay_log_values(log, current)
+                               | {"processing_hours": processing})
+    _write_scans(list(fresh), states, everything, ended, list(begun.values()))
     rollup.invalidate(backdated)
     for dossier, ordered in late:
         flags = refresh_state(dossier)
