@@ -725,7 +725,8 @@ def compare_rounds(sides: Sequence[Side], rounds: int, stop: threading.Event) ->
                 side.singles.append(single)
                 side.batches.append(batch)
                 print(f"  round {r + 1} {side.name}: server CPU {cpu_ms(single):.2f} ms/event "
-                      f"single, {cpu_ms(batch):.3f} ms/event in batches", flush=True)
+                      f"single, {cpu_ms(batch):.3f} ms/event in batches; {single.rate:,.0f} "
+                      f"and {batch.rate:,.0f} events/s", flush=True)
 
 
 def measure_bare(cfg: Config, refs: RawRefs, stop: threading.Event) -> Phase:
@@ -760,21 +761,28 @@ def measure_bare(cfg: Config, refs: RawRefs, stop: threading.Event) -> Phase:
 
 
 def compare_table(sides: Sequence[Side]) -> str:
-    """Median server CPU per event of each side over the rounds, and the ratio to the last."""
+    """Median server CPU per event and median rate of each side over the rounds, and their
+    ratios to the last side's. The rate depends on everything the machine runs (PostgreSQL,
+    the clients, other jobs); the server CPU per event far less."""
     def median(values: list[float]) -> float:
         return statistics.median(values) if values else float("nan")
 
+    def figures(side: Side) -> tuple[float, float, float, float]:
+        return (median([cpu_ms(p) for p in side.singles]),
+                median([cpu_ms(p) for p in side.batches]),
+                median([p.rate for p in side.singles]), median([p.rate for p in side.batches]))
+
     lines = ["", "| server (A/B rounds, median) | single: server CPU ms/event | "
-             "batch: server CPU ms/event | single vs last | batch vs last |",
-             "|---|---:|---:|---:|---:|"]
-    ref = sides[-1]
-    ref_single = median([cpu_ms(p) for p in ref.singles])
-    ref_batch = median([cpu_ms(p) for p in ref.batches])
+             "batch: server CPU ms/event | single: events/s | batch: events/s | "
+             "single CPU vs last | batch CPU vs last | single rate vs last | "
+             "batch rate vs last |", "|---|" + "---:|" * 8]
+    ref = figures(sides[-1])
     for side in sides:
-        single = median([cpu_ms(p) for p in side.singles])
-        batch = median([cpu_ms(p) for p in side.batches])
-        lines.append(f"| {side.name} | {single:.2f} | {batch:.3f} | {single / ref_single:.2f}x "
-                     f"| {batch / ref_batch:.2f}x |")
+        cpu_single, cpu_batch, rate_single, rate_batch = figures(side)
+        lines.append(f"| {side.name} | {cpu_single:.2f} | {cpu_batch:.3f} | {rate_single:,.0f} "
+                     f"| {rate_batch:,.0f} | {cpu_single / ref[0]:.2f}x | "
+                     f"{cpu_batch / ref[1]:.2f}x | {rate_single / ref[2]:.0%} | "
+                     f"{rate_batch / ref[3]:.0%} |")
     return "\n".join(lines)
 
 
