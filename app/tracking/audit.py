@@ -79,7 +79,14 @@ def _plain(value: Any) -> Any:
 
 def row_hash(prev_hash: str, fields: Canonical) -> str:
     """SHA-256 (hex) of the previous link and the canonical JSON of ``fields``."""
-    body = json.dumps([_plain(v) for v in fields], ensure_ascii=False, separators=(",", ":"))
+    return _digest(prev_hash, _body(fields))
+
+
+def _body(fields: Canonical) -> str:
+    return json.dumps([_plain(v) for v in fields], ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
@@ -131,26 +138,33 @@ def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -
     """
     if not events:
         return {}
+    # Each event's canonical JSON but its position, before the heads are locked (their lock
+    # is held until the commit, so as little as possible happens under it): the body with
+    # position 0 is "[0," and the rest.
+    rests = [_body(_canonical_of(event, 0, dossier_codes))[2:] for event in events]
     heads = _chain_heads({e.station.office_id for e in events})
-    for event in events:
+    for event, rest in zip(events, rests, strict=True):
         office_id = event.station.office_id
         seq, prev = heads[office_id]
         event.office_id, event.chain_seq, event.prev_hash = office_id, seq + 1, prev
-        event.row_hash = row_hash(prev, Canonical(
-            chain_seq=seq + 1, uuid=event.uuid, dossier=dossier_codes[event.dossier_id],
-            station=event.station.code, office=_code_of(Office, office_id),
-            action=event.action.value, actor_raw=event.actor_raw,
-            code_scanned=event.code_scanned, scanned_at=event.scanned_at,
-            sent_at=event.sent_at, received_at=event.received_at,
-            corrected_at=event.corrected_at,
-            destination_office=(_code_of(Office, event.destination_office_id)
-                                if event.destination_office_id else None),
-            destination_station=(_code_of(Station, event.destination_station_id)
-                                 if event.destination_station_id else None),
-            device_id=event.device_id, user_id=event.user_id, seq=event.seq,
-            note=event.note))
+        event.row_hash = _digest(prev, f"[{seq + 1}{rest}")
         heads[office_id] = (seq + 1, event.row_hash)
     return heads
+
+
+def _canonical_of(event: ScanEvent, position: int, dossier_codes: Mapping[int, str]) -> Canonical:
+    return Canonical(
+        chain_seq=position, uuid=event.uuid, dossier=dossier_codes[event.dossier_id],
+        station=event.station.code, office=_code_of(Office, event.station.office_id),
+        action=event.action.value, actor_raw=event.actor_raw,
+        code_scanned=event.code_scanned, scanned_at=event.scanned_at,
+        sent_at=event.sent_at, received_at=event.received_at,
+        corrected_at=event.corrected_at,
+        destination_office=(_code_of(Office, event.destination_office_id)
+                            if event.destination_office_id else None),
+        destination_station=(_code_of(Station, event.destination_station_id)
+                             if event.destination_station_id else None),
+        device_id=event.device_id, user_id=event.user_id, seq=event.seq, note=event.note)
 
 
 def store_heads(heads: Heads) -> None:

@@ -553,59 +553,60 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
                  events: Sequence[ScanEvent], ended: Sequence[Mapping[str, Any]],
                  begun: Sequence[Mapping[str, Any]]) -> None:
     """Write what a batch of scans did to ``dossiers``: the new column values of those the
-    fold advanced (``states``), the new events, linked into their offices' hash chains
-    (app.tracking.audit), the stored open stays the scans ended (``ended``: ``dossier_id``
-    and the end's fields) and the stays they began (``begun``; open too, so the stored ones
-    are closed first).
+    fold advanced (``states``), the stored open stays the scans ended (``ended``:
+    ``dossier_id`` and the end's fields) and the stays they began (``begun``; open too, so
+    the stored ones are closed first); then the new events, linked into their offices' hash
+    chains (app.tracking.audit), whose heads stay locked until the commit: so the events go
+    last, and as little as possible happens under that lock.
 
     An event id on file already is skipped by the database (``ON CONFLICT DO NOTHING``)
     rather than failing the batch, and the count written tells whether one was; the whole
     transaction must then be rolled back, so no chain ever links an event that was not
-    written. The chain heads stay locked from their read to the commit.
+    written.
 
-    On PostgreSQL, after the chain heads' lock, everything is one statement whatever the
-    batch: each table's rows travel as one JSON parameter read by ``json_populate_recordset``
-    (one short statement text, parsed and planned once per connection, and no per-value
+    On PostgreSQL each part is one statement whatever the batch (the heads' lock is one
+    more): each table's rows travel as one JSON parameter read by ``json_populate_recordset``
+    (a short statement text, parsed and planned once per connection, and no per-value
     adaptation), and data-modifying ``WITH`` clauses see the tables as they were, never the
-    new rows. The dossiers' values are then set on the objects as stored, so the unit of
-    work never looks at them again. On SQLite, they are set and flushed, then one statement
-    a table.
+    new rows. The dossiers' values are set on the objects as stored, so the unit of work
+    never looks at them again. On SQLite, they are set and flushed, and one statement a
+    table follows.
 
     :raises DuplicateEvents: an event's id was on file already.
     """
     connection = db.session.connection()
     dialect = connection.dialect
-    postgres = dialect.name == "postgresql"
-    if not postgres:
-        for dossier, values in states.items():
-            for key, value in values.items():
-                setattr(dossier, key, value)
-        db.session.flush()
-    heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
-    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
-    if postgres:
+    if dialect.name == "postgresql":
         stored = [{key: values[key] if key in values else getattr(dossier, key)
                    for key in _STATE_KEYS} for dossier, values in states.items()]
-        params = {"heads": _json_rows(_HEADS, _HEAD_KEYS, dialect, audit.head_rows(heads)),
-                  "dossiers": _json_rows(_DOSSIERS, _STATE_KEYS, dialect, stored),
-                  "ended": _json_rows(_STAYS, _CLOSE_KEYS, dialect, ended),
-                  "ended_dossiers": [row["dossier_id"] for row in ended],
-                  "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun),
-                  "events": _json_rows(_EVENTS, _EVENT_COLUMNS, dialect, rows)}
-        written = len(connection.execute(_WRITE_SCANS, params).all())
+        connection.execute(_WRITE_STATES, {
+            "dossiers": _json_rows(_DOSSIERS, _STATE_KEYS, dialect, stored),
+            "ended": _json_rows(_STAYS, _CLOSE_KEYS, dialect, ended),
+            "ended_dossiers": [row["dossier_id"] for row in ended],
+            "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun)})
         for dossier, values in states.items():
             for key, value in values.items():
                 sa.orm.attributes.set_committed_value(dossier, key, value)
             # A value outside the statement's columns would be lost: a programming error.
             assert values.keys() <= _FOLD_SET, values.keys() - _FOLD_SET
+        heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
+        rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+        written = len(connection.execute(_WRITE_EVENTS, {
+            "heads": _json_rows(_HEADS, _HEAD_KEYS, dialect, audit.head_rows(heads)),
+            "events": _json_rows(_EVENTS, _EVENT_COLUMNS, dialect, rows)}).all())
     else:
-        audit.store_heads(heads)
+        for dossier, values in states.items():
+            for key, value in values.items():
+                setattr(dossier, key, value)
+        db.session.flush()
+        _write_stays(ended, begun)
+        audit.store_heads(audit.link_events(events, {d.id: d.code for d in dossiers}))
+        rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
         insert = sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["uuid"])
         if len(rows) == 1:
             written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
         else:
             written = connection.execute(insert, rows).rowcount
-        _write_stays(ended, begun)
     if written != len(events):
         msg = "Some events of this batch were recorded meanwhile; send it again."
         raise DuplicateEvents(msg)
@@ -637,18 +638,19 @@ def _sets(keys: Iterable[str]) -> str:
     return ", ".join(f"{key} = v.{key}" for key in keys)
 
 
-_WRITE_SCANS = sa.text(
-    f"WITH heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.head_hash "
-    f"FROM {_recordset(_HEADS, 'heads')} AS v WHERE scan_chain_head.office_id = v.office_id), "
-    f"states AS (UPDATE dossier SET {_sets(_FOLD_COLUMNS)} "
+_WRITE_STATES = sa.text(
+    f"WITH states AS (UPDATE dossier SET {_sets(_FOLD_COLUMNS)} "
     f"FROM {_recordset(_DOSSIERS, 'dossiers')} AS v WHERE dossier.id = v.id), "
     # The ANY lets the planner find the open stays by dossier, whatever its row estimate for
     # the recordset (100: otherwise it scans every open stay of the database for one scan).
     f"closed AS (UPDATE stay SET {_sets(_STAY_ENDS)} FROM {_recordset(_STAYS, 'ended')} AS v "
     "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL "
-    "AND stay.dossier_id = ANY(CAST(:ended_dossiers AS INTEGER[]))), "
-    f"begun AS (INSERT INTO stay ({_columns(_STAY_COLUMNS)}) "
-    f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'begun')}) "
+    "AND stay.dossier_id = ANY(CAST(:ended_dossiers AS INTEGER[]))) "
+    f"INSERT INTO stay ({_columns(_STAY_COLUMNS)}) "
+    f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'begun')}")
+_WRITE_EVENTS = sa.text(
+    "WITH heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.head_hash "
+    f"FROM {_recordset(_HEADS, 'heads')} AS v WHERE scan_chain_head.office_id = v.office_id) "
     f"INSERT INTO scan_event ({_columns(_EVENT_COLUMNS)}) "
     f"SELECT {_columns(_EVENT_COLUMNS)} FROM {_recordset(_EVENTS, 'events')} "
     "ON CONFLICT (uuid) DO NOTHING RETURNING uuid")
