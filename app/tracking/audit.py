@@ -70,11 +70,12 @@ class Canonical(NamedTuple):
 
 
 def _plain(value: Any) -> Any:
+    """A canonical field's JSON value where it is not one already."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
     if isinstance(value, uuid.UUID):
         return str(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not a canonical field type")
 
 
 def row_hash(prev_hash: str, fields: Canonical) -> str:
@@ -83,7 +84,7 @@ def row_hash(prev_hash: str, fields: Canonical) -> str:
 
 
 def _body(fields: Canonical) -> str:
-    return json.dumps([_plain(v) for v in fields], ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=_plain)
 
 
 def _digest(prev_hash: str, body: str) -> str:

@@ -576,7 +576,8 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
     """
     connection = db.session.connection()
     dialect = connection.dialect
-    if dialect.name == "postgresql":
+    postgres = dialect.name == "postgresql"
+    if postgres:
         stored = [{key: values[key] if key in values else getattr(dossier, key)
                    for key in _STATE_KEYS} for dossier, values in states.items()]
         connection.execute(_WRITE_STATES, {
@@ -585,23 +586,25 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
             "ended_dossiers": [row["dossier_id"] for row in ended],
             "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun)})
         for dossier, values in states.items():
-            for key, value in values.items():
-                sa.orm.attributes.set_committed_value(dossier, key, value)
             # A value outside the statement's columns would be lost: a programming error.
             assert values.keys() <= _FOLD_SET, values.keys() - _FOLD_SET
-        heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
-        rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
-        written = len(connection.execute(_WRITE_EVENTS, {
-            "heads": _json_rows(_HEADS, _HEAD_KEYS, dialect, audit.head_rows(heads)),
-            "events": _json_rows(_EVENTS, _EVENT_COLUMNS, dialect, rows)}).all())
+            for key, value in values.items():
+                if getattr(dossier, key) != value:
+                    sa.orm.attributes.set_committed_value(dossier, key, value)
     else:
         for dossier, values in states.items():
             for key, value in values.items():
                 setattr(dossier, key, value)
         db.session.flush()
         _write_stays(ended, begun)
-        audit.store_heads(audit.link_events(events, {d.id: d.code for d in dossiers}))
-        rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+    heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
+    rows = [{key: getattr(e, key) for key in _EVENT_COLUMNS} for e in events]
+    if postgres:
+        written = len(connection.execute(_WRITE_EVENTS, {
+            "heads": _json_rows(_HEADS, _HEAD_KEYS, dialect, audit.head_rows(heads)),
+            "events": _json_rows(_EVENTS, _EVENT_COLUMNS, dialect, rows)}).all())
+    else:
+        audit.store_heads(heads)
         insert = sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["uuid"])
         if len(rows) == 1:
             written = len(connection.execute(insert.returning(_EVENTS.c.uuid), rows[0]).all())
@@ -630,8 +633,8 @@ def _recordset(table: sa.Table, param: str) -> str:
     return f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json))"
 
 
-def _columns(keys: Iterable[str], prefix: str = "") -> str:
-    return ", ".join(f"{prefix}{key}" for key in keys)
+def _columns(keys: Iterable[str]) -> str:
+    return ", ".join(keys)
 
 
 def _sets(keys: Iterable[str]) -> str:
@@ -678,9 +681,8 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
 
     A dossier whose new events all come after what is already known takes one fold step per
     event, with the flags settled before the INSERT; one with a late event is replayed whole
-    after it. The events, the dossiers' new state and their stays are written together
-    (:func:`_write_scans`: on PostgreSQL one statement after the chain heads' lock),
-    whatever the batch size.
+    after it. The dossiers' new state, their stays and the events are written by
+    :func:`_write_scans`, in a statement or two whatever the batch size.
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
