@@ -67,6 +67,20 @@ class Base(orm.DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+# PostgreSQL: the rows of a JSON array as records of a table's type, for the batch writes of
+# scans (app.tracking.operations). json_populate_recordset itself is estimated at 100 rows,
+# which makes the planner hash-join a small table's every row (or every open stay) for a
+# batch of one; this wrapper says one row, so each row is found by its key. VOLATILE keeps
+# it from being inlined (where the estimate would be json_populate_recordset's again).
+# Migration 0017 creates it; so does create_all (the tests' schema).
+BATCH_ROWS_DDL = (
+    "CREATE OR REPLACE FUNCTION batch_rows(base anyelement, rows json) "
+    "RETURNS SETOF anyelement "
+    "LANGUAGE sql VOLATILE ROWS 1 "
+    "AS 'SELECT * FROM json_populate_recordset(base, rows)'")
+sa.event.listen(Base.metadata, "after_create",
+                sa.DDL(BATCH_ROWS_DDL).execute_if(dialect="postgresql"))
+
 T = TypeVar("T")
 
 intpk = Annotated[int, mapped_column(primary_key=True)]

@@ -240,11 +240,14 @@ class Stay(Base):
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossier.id"), index=True)
     # The scan that began the stay.
     event_uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
-    # Denormalized from the dossier's procedure version, for grouping.
-    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedure.id"))
-    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    # Denormalized from the dossier's procedure version, for grouping. The office, station
+    # and holder are the beginning scan's. No foreign key but the station's (the
+    # relationship's): a stay is a projection of scan events and their dossier, whose own
+    # keys hold these references already, and each key is a check on every scan written.
+    procedure_id: Mapped[int]
+    office_id: Mapped[int]
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("station.id"))
-    holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    holder_id: Mapped[int | None]
     # The plan step the stay is charged to (or, for a wait, the step it interrupted).
     plan_position: Mapped[int | None]
     step_name: Mapped[str | None] = mapped_column(sa.String(200))

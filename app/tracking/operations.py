@@ -565,10 +565,10 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
     written.
 
     On PostgreSQL each part is one statement whatever the batch (the heads' lock is one
-    more): each table's rows travel as one JSON parameter read by ``json_populate_recordset``
-    (a short statement text, parsed and planned once per connection, and no per-value
-    adaptation), and data-modifying ``WITH`` clauses see the tables as they were, never the
-    new rows. The dossiers' values are set on the objects as stored, so the unit of work
+    more): each table's rows travel as one JSON parameter read by ``batch_rows``
+    (:data:`app.db.BATCH_ROWS_DDL`: a short statement text with one generic plan, and no
+    per-value adaptation), and data-modifying ``WITH`` clauses see the tables as they were,
+    never the new rows. The dossiers' values are set on the objects as stored, so the unit of work
     never looks at them again. On SQLite, they are set and flushed, and one statement a
     table follows.
 
@@ -583,7 +583,6 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
         connection.execute(_WRITE_STATES, {
             "dossiers": _json_rows(_DOSSIERS, _STATE_KEYS, dialect, stored),
             "ended": _json_rows(_STAYS, _CLOSE_KEYS, dialect, ended),
-            "ended_dossiers": [row["dossier_id"] for row in ended],
             "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun)})
         for dossier, values in states.items():
             # A value outside the statement's columns would be lost: a programming error.
@@ -630,7 +629,7 @@ def _write_stays(ended: Sequence[Mapping[str, Any]], begun: Sequence[Mapping[str
 
 
 def _recordset(table: sa.Table, param: str) -> str:
-    return f"json_populate_recordset(NULL::{table.name}, CAST(:{param} AS json))"
+    return f"batch_rows(NULL::{table.name}, CAST(:{param} AS json))"  # see app.db
 
 
 def _columns(keys: Iterable[str]) -> str:
@@ -644,11 +643,8 @@ def _sets(keys: Iterable[str]) -> str:
 _WRITE_STATES = sa.text(
     f"WITH states AS (UPDATE dossier SET {_sets(_FOLD_COLUMNS)} "
     f"FROM {_recordset(_DOSSIERS, 'dossiers')} AS v WHERE dossier.id = v.id), "
-    # The ANY lets the planner find the open stays by dossier, whatever its row estimate for
-    # the recordset (100: otherwise it scans every open stay of the database for one scan).
     f"closed AS (UPDATE stay SET {_sets(_STAY_ENDS)} FROM {_recordset(_STAYS, 'ended')} AS v "
-    "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL "
-    "AND stay.dossier_id = ANY(CAST(:ended_dossiers AS INTEGER[]))) "
+    "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL) "
     f"INSERT INTO stay ({_columns(_STAY_COLUMNS)}) "
     f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'begun')}")
 _WRITE_EVENTS = sa.text(
