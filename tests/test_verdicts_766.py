@@ -27,6 +27,7 @@ from app.db import db
 from app.offices.operations import calendar_of
 from app.procedures.operations import plan_of
 from app.tracking import operations as ops
+from app.tracking import queries
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
 from app.tracking.models import Dossier, DossierStatus, ScanAction, ScanEvent, Stay
@@ -166,7 +167,8 @@ def test_scans_at_the_same_instant_are_ordered_by_id_as_the_fold_orders_them(
 
 
 def test_many_dossiers_are_judged_in_one_call_those_without_a_scan_by_then_too(
-        app, client, office: Office):
+        app, client, office: Office, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(queries, "_CHUNK", 2)  # SQLite: queries of two dossiers, then one
     late = intake(client, office, nov(2, 8))
     post_scans(client, office, late["tracking_number"], [
         (nov(2, 9), "TUPHAP", "request_supplement"), (nov(2, 10), "TUPHAP",

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -203,22 +204,33 @@ def judge_766(base_due_at: dt.datetime, state: stay_fold.Snapshot, calendar: Wor
     return LATE if end > due else ON_TIME
 
 
-_CHUNK = 1000  # dossiers per query: well under SQLite's bound parameters
+# Dossiers per query elsewhere than on PostgreSQL: well under SQLite's bound parameters.
+_CHUNK = 1000
+
+
+def _among(column: Any, ids: list[int], in_array: bool) -> sa.ColumnElement[bool]:
+    if in_array:  # one parameter whatever their number: no IN list to bind and parse
+        return column == sa.any_(sa.cast(sa.literal(ids, sa.ARRAY(sa.Integer)),
+                                         sa.ARRAY(sa.Integer)))
+    return column.in_(ids)  # type: ignore[no-any-return]
 
 
 def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
                  calendar: Callable[[int], WorkCalendar] = calendar_of) -> dict[int, str]:
     """:func:`verdict_766` of many dossiers at ``period_end``, by id, without a replay: one
-    query (per thousand dossiers) reads each one's state then, the snapshot of its last stay
-    begun at or before ``period_end`` in the fold's order (corrected time, then event id);
-    a dossier with no scan by then has the initial state (:class:`app.tracking.stays.Snapshot`).
+    query (elsewhere than on PostgreSQL, one per thousand dossiers) reads each one's state
+    then, the snapshot of its last stay begun at or before ``period_end`` in the fold's
+    order (corrected time, then event id); a dossier with no scan by then has the initial
+    state (:class:`app.tracking.stays.Snapshot`).
 
     :param calendar: the calendar of the dossiers' receiving office, by the office's id.
     """
     ids = sorted(set(dossier_ids))
+    in_array = db.session.get_bind().dialect.name == "postgresql"
+    size = max(len(ids), 1) if in_array else _CHUNK
     verdicts: dict[int, str] = {}
-    for first in range(0, len(ids), _CHUNK):
-        chunk = ids[first:first + _CHUNK]
+    for first in range(0, len(ids), size):
+        chunk = ids[first:first + size]
         last = (sa.select(Stay.dossier_id, Stay.dossier_supplement_count,
                           Stay.dossier_paused_hours, Stay.dossier_paused_since,
                           Stay.dossier_finished_at,
@@ -226,13 +238,13 @@ def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
                               partition_by=Stay.dossier_id,
                               order_by=(Stay.started_at.desc(), Stay.event_uuid.desc()))
                           .label("n"))
-                .where(Stay.dossier_id.in_(chunk), Stay.started_at <= period_end)
+                .where(_among(Stay.dossier_id, chunk, in_array), Stay.started_at <= period_end)
                 .subquery())
         stmt = (sa.select(Dossier.id, Dossier.base_due_at, Dossier.receiving_office_id,
                           last.c.dossier_supplement_count, last.c.dossier_paused_hours,
                           last.c.dossier_paused_since, last.c.dossier_finished_at)
                 .outerjoin(last, sa.and_(last.c.dossier_id == Dossier.id, last.c.n == 1))
-                .where(Dossier.id.in_(chunk)))
+                .where(_among(Dossier.id, chunk, in_array)))
         for row in db.session.execute(stmt):
             state = stay_fold.Snapshot()
             if row.dossier_supplement_count is not None:  # a stay begun by then
