@@ -261,7 +261,9 @@ def _generate_block(block: int) -> tuple[int, int, int]:
                 stay.station_id, stay.holder_id, step.position if step else None,
                 step.name if step else None, step.budget_hours if step else None,
                 stay.interval, stay.started_at, stay.ended_at, stay.working_hours,
-                stay.calendar_hours, stay.paused_hours, stay.verdict))
+                stay.calendar_hours, stay.paused_hours, stay.verdict,
+                stay.snapshot.supplement_count, stay.snapshot.paused_hours,
+                stay.snapshot.paused_since, stay.snapshot.finished_at))
         counts[0] += 1
         counts[1] += len(facts)
         counts[2] += len(replayed.stays)
@@ -291,7 +293,8 @@ COLUMNS = {
     "stay": ["dossier_id", "event_uuid", "procedure_id", "office_id", "station_id",
              "holder_id", "plan_position", "step_name", "budget_hours", "interval",
              "started_at", "ended_at", "working_hours", "calendar_hours", "paused_hours",
-             "verdict"],
+             "verdict", "dossier_supplement_count", "dossier_paused_hours",
+             "dossier_paused_since", "dossier_finished_at"],
 }
 
 

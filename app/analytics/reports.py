@@ -22,7 +22,8 @@ Formulas (also in the README, "Reports"):
   (:mod:`app.tracking.rollup`).
 - **On time, formula 766** (Decision 766/QĐ-TTg, indicator 2.1): the dossiers of the period,
   finished in it or in progress at its end (received before the end, processing not ended
-  before the start), each judged by :func:`app.tracking.queries.verdict_766` at the period end;
+  before the start), each judged by :func:`app.tracking.queries.verdict_766` at the period end
+  (its state then read from its stays: :func:`app.tracking.queries.verdicts_766`);
   ``rate`` = on time / total × 100, to 2 decimals.
 - **On time, formula resolved**: the dossiers whose processing ended in the period with a
   result (status processed or returned), judged early / on time / late against their
@@ -380,8 +381,9 @@ def ontime(query: ReportQuery) -> Table:
     On PostgreSQL the dossiers are counted in SQL: every one for ``resolved`` (its verdict
     needs only its appointment and end), and for ``766`` those that nothing has happened to
     since the period end and that no apology moved (their stored state is the period end's);
-    the others are judged one by one (:func:`app.tracking.queries.verdict_766`), as every
-    dossier is elsewhere. Indicator 2.2 sums each resolved dossier's processing stays.
+    the others are judged from their state at the period end, read from their stays in one
+    query (:func:`app.tracking.queries.verdicts_766`), as every dossier's 766 verdict is
+    elsewhere. Indicator 2.2 sums each resolved dossier's processing stays.
     """
     if query.by == "step":
         return _step_verdicts(query)
@@ -393,24 +395,13 @@ def ontime(query: ReportQuery) -> Table:
     for month, start, end in periods:
         at = min(end, query.now)
         tallies: dict[tuple[Any, ...], _Tally] = defaultdict(_Tally)
-        unsettled = _tally_in_sql(query, keys, month, start, at, tallies) if in_sql else None
-        for dossier, office, procedure, taken in _period_dossiers(query, start, at, unsettled):
-            key = tuple({"office": office, "procedure": procedure, "month": month}[k]
-                        for k in keys)
-            tally = tallies[key]
-            resolved = (dossier.finished_at is not None and start <= dossier.finished_at < at
-                        and dossier.status in _RESOLVED)
-            if resolved and not in_sql:
-                tally.resolved += 1
-                tally.taken += float(taken or 0)
-            calendar = calendar_of(dossier.receiving_office_id)
-            if query.formula == "766":
-                verdict = queries.verdict_766(dossier, calendar, at)
-            elif resolved:
-                verdict = queries.dossier_verdict(dossier, calendar, at, 0)
-            else:
-                continue
-            setattr(tally, verdict, getattr(tally, verdict) + 1)
+        if in_sql:
+            unsettled = _tally_in_sql(query, keys, month, start, at, tallies)
+            verdicts = queries.verdicts_766(unsettled, at)
+            for dossier_id, key in unsettled.items():
+                _count(tallies[key], verdicts[dossier_id])
+        else:
+            _tally_in_python(query, keys, month, start, at, tallies)
         for key, t in tallies.items():
             total = t.early + t.on_time + t.late
             if total:
@@ -422,6 +413,33 @@ def ontime(query: ReportQuery) -> Table:
                                               else None)})
     rows.sort(key=lambda r: tuple(str(r[k]) for k in keys))
     return Table(keys + _ONTIME_FIGURES, rows)
+
+
+def _count(tally: _Tally, verdict: str) -> None:
+    setattr(tally, verdict, getattr(tally, verdict) + 1)
+
+
+def _tally_in_python(query: ReportQuery, keys: list[str], month: str, start: dt.datetime,
+                     at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> None:
+    """Count the period's dossiers one by one (elsewhere than on PostgreSQL), the 766
+    verdicts read together (:func:`app.tracking.queries.verdicts_766`)."""
+    judged = _period_dossiers(query, start, at)
+    verdicts = (queries.verdicts_766([row[0].id for row in judged], at)
+                if query.formula == "766" else {})
+    for dossier, office, procedure, taken in judged:
+        key = tuple({"office": office, "procedure": procedure, "month": month}[k]
+                    for k in keys)
+        tally = tallies[key]
+        resolved = (dossier.finished_at is not None and start <= dossier.finished_at < at
+                    and dossier.status in _RESOLVED)
+        if resolved:
+            tally.resolved += 1
+            tally.taken += float(taken or 0)
+        if query.formula == "766":
+            _count(tally, verdicts[dossier.id])
+        elif resolved:
+            _count(tally, queries.dossier_verdict(
+                dossier, calendar_of(dossier.receiving_office_id), at, 0))
 
 
 def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
@@ -452,23 +470,20 @@ def _stored_state_holds(at: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Dossier.last_event_at <= at, ~_apologised())
 
 
-def _period_dossiers(query: ReportQuery, start: dt.datetime, at: dt.datetime,
-                     only: list[int] | None) -> Sequence[tuple[Any, ...]]:
-    """The period's dossiers to judge one by one, with their office's and procedure's codes
-    and processing hours: all of them, or ``only`` those (the ones :func:`_tally_in_sql`
-    left)."""
-    if only is not None and not only:
-        return []
+def _period_dossiers(query: ReportQuery, start: dt.datetime,
+                     at: dt.datetime) -> Sequence[tuple[Any, ...]]:
+    """The period's dossiers, with their office's and procedure's codes and processing
+    hours."""
     stmt = _period_base(query, start, at, Dossier, Office.code, Procedure.code)
-    if only is not None:
-        stmt = stmt.where(Dossier.id.in_(only))
     return [tuple(row) for row in db.session.execute(stmt.order_by(Dossier.id))]
 
 
 def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.datetime,
-                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally]) -> list[int]:
+                  at: dt.datetime, tallies: dict[tuple[Any, ...], _Tally],
+                  ) -> dict[int, tuple[Any, ...]]:
     """Count the period's dossiers in SQL (PostgreSQL; see :func:`ontime`), in one pass over
-    them; returns the ids of those left to judge one by one (none for ``resolved``)."""
+    them; returns those left to judge from their stays (none for ``resolved``), by id, with
+    their group's key."""
     dims: list[Any] = [{"office": Office.code, "procedure": Procedure.code,
              "month": sa.literal(month)}[k].label(k) for k in keys]
     resolved = sa.and_(Dossier.finished_at >= start, Dossier.finished_at < at,
@@ -504,12 +519,13 @@ def _tally_in_sql(query: ReportQuery, keys: list[str], month: str, start: dt.dat
                       sa.func.array_agg(b.c.id).filter(~b.c.holds))
             .group_by(*group))
     n = len(keys)
-    unsettled: list[int] = []
+    unsettled: dict[int, tuple[Any, ...]] = {}
     for row in db.session.execute(stmt):
-        unsettled.extend(row[n + 5] or ())
+        key = tuple(row[:n])
+        unsettled |= dict.fromkeys(row[n + 5] or (), key)
         if not (row[n] or row[n + 3]):
             continue
-        tally = tallies[tuple(row[:n])]
+        tally = tallies[key]
         tally.late += row[n + 1]
         tally.early += row[n + 2]
         tally.on_time += row[n] - row[n + 1] - row[n + 2]

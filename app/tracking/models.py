@@ -263,6 +263,16 @@ class Stay(Base):
     # Mẫu 05 verdict on the step's time charged up to the end of this stay (closed
     # processing stays with a plan step only): early | on_time | late.
     verdict: Mapped[str | None] = mapped_column(sa.String(16))
+    # The dossier's state after the scan that began the stay (app.tracking.stays.Snapshot):
+    # its state at an instant is that of its last stay begun by then, which is what the
+    # on-time verdict under Decision 766 at a past period end reads instead of a replay. The
+    # server defaults are the initial state, for stays written before the columns existed
+    # (migration 0011's backfill) until migration 0017 replays them.
+    dossier_supplement_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    dossier_paused_hours: Mapped[decimal.Decimal] = mapped_column(
+        sa.Numeric(10, 2), default=0, server_default="0")
+    dossier_paused_since: Mapped[dt.datetime | None]
+    dossier_finished_at: Mapped[dt.datetime | None]
 
     dossier: Mapped[Dossier] = relationship()
     station: Mapped[Station] = relationship()

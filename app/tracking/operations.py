@@ -488,7 +488,11 @@ def _stay_row(dossier: Dossier, stay: stay_fold.StayFacts) -> dict[str, Any]:
             "budget_hours": step.budget_hours if step else None, "interval": stay.interval,
             "started_at": stay.started_at, "ended_at": stay.ended_at,
             "working_hours": stay.working_hours, "calendar_hours": stay.calendar_hours,
-            "paused_hours": stay.paused_hours, "verdict": stay.verdict}
+            "paused_hours": stay.paused_hours, "verdict": stay.verdict,
+            "dossier_supplement_count": stay.snapshot.supplement_count,
+            "dossier_paused_hours": stay.snapshot.paused_hours,
+            "dossier_paused_since": stay.snapshot.paused_since,
+            "dossier_finished_at": stay.snapshot.finished_at}
 
 
 def processing_hours(stays: Iterable[stay_fold.StayFacts]) -> decimal.Decimal:

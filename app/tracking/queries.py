@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,7 +19,7 @@ from app.procedures.operations import PlanStep, plan_of
 from app.tracking import operations as ops
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
-from app.tracking.models import Dossier, ScanAction, ScanEvent
+from app.tracking.models import Dossier, ScanAction, ScanEvent, Stay
 from app.tracking.stays import (  # noqa: F401  (re-exported: the read side's names)
     APPROACHING,
     CLOSED,
@@ -71,12 +72,10 @@ class TimelineStep:
     charged: dt.timedelta = dt.timedelta(0)
 
 
-def _events(dossier: Dossier, until: dt.datetime | None = None) -> list[ScanEvent]:
+def _events(dossier: Dossier) -> list[ScanEvent]:
     """The dossier's events (stations and actors loaded) in corrected-time order."""
     stmt = dossier.events.select().options(
         sa.orm.joinedload(ScanEvent.station), sa.orm.joinedload(ScanEvent.actor))
-    if until is not None:
-        stmt = stmt.where(ScanEvent.corrected_at <= until)
     return sorted(db.session.scalars(stmt), key=lambda e: (e.corrected_at, e.uuid))
 
 
@@ -184,22 +183,77 @@ def verdict_766(dossier: Dossier, calendar: WorkCalendar, period_end: dt.datetim
       (``supplement_count``).
 
     Judged from the dossier's events up to ``period_end`` only, so a past period's verdict does
-    not change with what happened after it.
+    not change with what happened after it: the state then is the snapshot of its last stay
+    begun by then (:func:`verdicts_766`, which judges many dossiers in one query).
     """
     if dossier.last_event_at is not None and dossier.last_event_at <= period_end:
-        # Nothing happened after the period end: the stored state is the replay's (reports
-        # judge thousands of dossiers, mostly of past periods, without a query each).
-        state = ops.read_state(dossier)
-    else:
-        plan = plan_of(dossier.procedure_version_id)
-        state, _ = fold.replay(ops.initial_state(),
-                               map(ops.event_facts, _events(dossier, until=period_end)), plan,
-                               _hours(calendar))
+        # Nothing happened after the period end: the stored state is the one then (the
+        # dossier's detail page judges it now, without a query).
+        return judge_766(dossier.base_due_at, stay_fold.Snapshot.of(ops.read_state(dossier)),
+                         calendar, period_end)
+    return verdicts_766([dossier.id], period_end, lambda office_id: calendar)[dossier.id]
+
+
+def judge_766(base_due_at: dt.datetime, state: stay_fold.Snapshot, calendar: WorkCalendar,
+              period_end: dt.datetime) -> str:
+    """:func:`verdict_766` of a dossier whose state at ``period_end`` is ``state``."""
     if state.supplement_count > 1:
         return LATE
-    due = ops.moved_due_at(dossier.base_due_at, state.paused_hours, calendar)
+    due = ops.moved_due_at(base_due_at, state.paused_hours, calendar)
     end = state.finished_at or state.paused_since or period_end
     return LATE if end > due else ON_TIME
+
+
+# Dossiers per query elsewhere than on PostgreSQL: well under SQLite's bound parameters.
+_CHUNK = 1000
+
+
+def _among(column: Any, ids: list[int], in_array: bool) -> sa.ColumnElement[bool]:
+    if in_array:  # one parameter whatever their number: no IN list to bind and parse
+        return column == sa.any_(sa.cast(sa.literal(ids, sa.ARRAY(sa.Integer)),
+                                         sa.ARRAY(sa.Integer)))
+    return column.in_(ids)  # type: ignore[no-any-return]
+
+
+def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
+                 calendar: Callable[[int], WorkCalendar] = calendar_of) -> dict[int, str]:
+    """:func:`verdict_766` of many dossiers at ``period_end``, by id, without a replay: one
+    query (elsewhere than on PostgreSQL, one per thousand dossiers) reads each one's state
+    then, the snapshot of its last stay begun at or before ``period_end`` in the fold's
+    order (corrected time, then event id); a dossier with no scan by then has the initial
+    state (:class:`app.tracking.stays.Snapshot`).
+
+    :param calendar: the calendar of the dossiers' receiving office, by the office's id.
+    """
+    ids = sorted(set(dossier_ids))
+    in_array = db.session.get_bind().dialect.name == "postgresql"
+    size = max(len(ids), 1) if in_array else _CHUNK
+    verdicts: dict[int, str] = {}
+    for first in range(0, len(ids), size):
+        chunk = ids[first:first + size]
+        last = (sa.select(Stay.dossier_id, Stay.dossier_supplement_count,
+                          Stay.dossier_paused_hours, Stay.dossier_paused_since,
+                          Stay.dossier_finished_at,
+                          sa.func.row_number().over(
+                              partition_by=Stay.dossier_id,
+                              order_by=(Stay.started_at.desc(), Stay.event_uuid.desc()))
+                          .label("n"))
+                .where(_among(Stay.dossier_id, chunk, in_array), Stay.started_at <= period_end)
+                .subquery())
+        stmt = (sa.select(Dossier.id, Dossier.base_due_at, Dossier.receiving_office_id,
+                          last.c.dossier_supplement_count, last.c.dossier_paused_hours,
+                          last.c.dossier_paused_since, last.c.dossier_finished_at)
+                .outerjoin(last, sa.and_(last.c.dossier_id == Dossier.id, last.c.n == 1))
+                .where(_among(Dossier.id, chunk, in_array)))
+        for row in db.session.execute(stmt):
+            state = stay_fold.Snapshot()
+            if row.dossier_supplement_count is not None:  # a stay begun by then
+                state = stay_fold.Snapshot(row.dossier_supplement_count,
+                                           row.dossier_paused_hours, row.dossier_paused_since,
+                                           row.dossier_finished_at)
+            verdicts[row.id] = judge_766(row.base_due_at, state,
+                                         calendar(row.receiving_office_id), period_end)
+    return verdicts
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,23 @@ def calendar_hours(a: dt.datetime, b: dt.datetime) -> decimal.Decimal:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The dossier's fold state after the scan that began a stay, as much of it as judging the
+    dossier under Decision 766 needs (:func:`app.tracking.queries.verdicts_766`): the state
+    at any instant is the snapshot of the last stay begun at or before it, so no replay."""
+
+    supplement_count: int = 0
+    paused_hours: decimal.Decimal = _ZERO
+    paused_since: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, state: DossierState) -> Snapshot:
+        return cls(state.supplement_count, state.paused_hours, state.paused_since,
+                   state.finished_at)
+
+
+@dataclass(frozen=True)
 class StayFacts:
     """The file's stay at a station, from the scan that began it to the next scan of the file
     (a scan after the file was closed ends nobody's stay).
@@ -73,6 +90,7 @@ class StayFacts:
     charged to the plan step, and its verdict is on the step's time charged so far, across
     its stays (``charged_before`` + this one): the wait for the citizen between them is not.
     The stay that closes the file (and any scan after it) is a ``closed`` stay of no length.
+    ``snapshot`` is the dossier's state after the scan that began the stay.
     """
 
     event_uuid: UUID
@@ -87,6 +105,7 @@ class StayFacts:
     calendar_hours: decimal.Decimal | None = None
     verdict: str | None = None
     charged_before: decimal.Decimal = _ZERO
+    snapshot: Snapshot = Snapshot()
 
     @property
     def charged(self) -> bool:
@@ -132,7 +151,8 @@ class StayLog:
         step = next((s for s in plan if s.position == position), None)
         stay = StayFacts(event_uuid, 0, state.station_id, state.holder_id, step,
                          interval_after(state), state.last_event_at,
-                         charged_before=charged if step is not None else _ZERO)
+                         charged_before=charged if step is not None else _ZERO,
+                         snapshot=Snapshot.of(state))
         return cls(stay, current)
 
 
@@ -155,7 +175,7 @@ def close_stay(stay: StayFacts, at: dt.datetime, working_hours: WorkingHours) ->
     return StayFacts(stay.event_uuid, stay.office_id, stay.station_id, stay.holder_id,
                      stay.step, stay.interval, stay.started_at, at, spent,
                      max(calendar_hours(stay.started_at, at), _ZERO), verdict,
-                     stay.charged_before)
+                     stay.charged_before, stay.snapshot)
 
 
 def advance_stays(log: StayLog, before: DossierState, after: DossierState, event: EventFacts,
@@ -174,7 +194,8 @@ def advance_stays(log: StayLog, before: DossierState, after: DossierState, event
             ended = close_stay(log.open, event.at, working_hours)
             log = _charge(log, ended)
         begun = StayFacts(event.uuid, station.office_id, station.id, event.actor_id, step,
-                          CLOSED, event.at, event.at, _ZERO, _ZERO)
+                          CLOSED, event.at, event.at, _ZERO, _ZERO,
+                          snapshot=Snapshot.of(after))
         return StayLog(None, log.charged), ended, begun
     ended = None
     if log.open is not None:
@@ -187,7 +208,8 @@ def advance_stays(log: StayLog, before: DossierState, after: DossierState, event
         step = next((s for s in plan if s.position == before.plan_position), None)
     begun = StayFacts(event.uuid, station.office_id, station.id, event.actor_id, step,
                       interval, event.at,
-                      charged_before=log.charged_to(step.position) if step else _ZERO)
+                      charged_before=log.charged_to(step.position) if step else _ZERO,
+                      snapshot=Snapshot.of(after))
     return StayLog(begun, log.charged), ended, begun
 
 
