@@ -202,13 +202,13 @@ def post_scans(client, office: Office, code: str,
     assert response.status_code == 200, response.get_json()
 
 
-# --- migration 0017 ------------------------------------------------------------------------------
+# --- migration 0018 ------------------------------------------------------------------------------
 
 _SNAPSHOT = (Stay.dossier_supplement_count, Stay.dossier_paused_hours,
              Stay.dossier_paused_since, Stay.dossier_finished_at)
 
 
-def test_migration_0017_backfills_each_stays_state_as_the_ingest_stored_it(
+def test_migration_0018_backfills_each_stays_state_as_the_ingest_stored_it(
         app, client, office: Office):
     d = intake(client, office, nov(2, 8))
     post_scans(client, office, d["tracking_number"], [
@@ -228,8 +228,8 @@ def test_migration_0017_backfills_each_stays_state_as_the_ingest_stored_it(
     # Mon 09:00 → Wed 09:00 waited (the payment was the last answer): 6 + 8 + 2 hours.
     assert (1, decimal.Decimal(16)) in {
         (r.dossier_supplement_count, r.dossier_paused_hours) for r in expected}
-    path = next(Path(__file__).parent.parent.glob("migrations/versions/*_0017_stay_state.py"))
-    spec = importlib.util.spec_from_file_location("migration_0017", path)
+    path = next(Path(__file__).parent.parent.glob("migrations/versions/*_0018_stay_state.py"))
+    spec = importlib.util.spec_from_file_location("migration_0018", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

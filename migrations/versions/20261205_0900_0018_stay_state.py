@@ -1,8 +1,8 @@
 """stay state: each stay keeps the dossier's state after the scan that began it; backfilled
 by replay
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 09:00:00
 
 The on-time report under Decision 766 judges a dossier at a past period end from its state
@@ -24,8 +24,8 @@ from alembic import op
 
 from app.db import UTCDateTime
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
