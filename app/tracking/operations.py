@@ -660,20 +660,23 @@ _WRITE_EVENTS = sa.text(
 
 
 @functools.cache
-def _bind_processors(table: sa.Table, keys: tuple[str, ...],
-                     dialect: sa.Dialect) -> list[tuple[str, Callable[[Any], Any]]]:
-    """Each of the table's ``keys`` with its bind processor (enum names, UTC times)."""
-    return [(key, table.c[key].type.bind_processor(dialect) or (lambda value: value))
-            for key in keys]
+def _json_converters(table: sa.Table, keys: tuple[str, ...],
+                     dialect: sa.Dialect) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The table's ``keys`` whose values JSON does not carry as they are (enum members by
+    name, times in UTC), with their bind processors."""
+    return tuple((key, processor) for key in keys
+                 if isinstance(table.c[key].type, (sa.Enum, sa.TypeDecorator))
+                 and (processor := table.c[key].type.bind_processor(dialect)) is not None)
 
 
 def _json_rows(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
                rows: Sequence[Mapping[str, Any]]) -> str:
-    """``rows`` as the JSON array ``json_populate_recordset`` reads: times, UUIDs and
-    decimals as their text, which PostgreSQL parses by the column's type."""
-    processors = _bind_processors(table, keys, dialect)
-    return json.dumps([{key: convert(row[key]) for key, convert in processors} for row in rows],
-                      default=str, separators=(",", ":"))
+    """``rows`` (with ``keys`` at least: PostgreSQL ignores the others) as the JSON array
+    ``batch_rows`` reads: times, UUIDs and decimals as their text, which PostgreSQL parses by
+    the column's type."""
+    converters = _json_converters(table, keys, dialect)
+    return json.dumps([dict(row) | {key: convert(row[key]) for key, convert in converters}
+                       for row in rows], default=str, separators=(",", ":"))
 
 
 def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
