@@ -142,8 +142,11 @@ def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -
     # Each event's canonical JSON but its position, before the heads are locked (their lock
     # is held until the commit, so as little as possible happens under it): the body with
     # position 0 is "[0," and the rest.
-    rests = [_body(_canonical_of(event, 0, dossier_codes))[2:] for event in events]
-    heads = _chain_heads({e.station.office_id for e in events})
+    offices = {e.station.office_id for e in events}
+    office_codes = {office_id: _code_of(Office, office_id) for office_id in offices}
+    rests = [_body(_canonical_of(event, 0, dossier_codes, office_codes))[2:]
+             for event in events]
+    heads = _chain_heads(offices)
     for event, rest in zip(events, rests, strict=True):
         office_id = event.station.office_id
         seq, prev = heads[office_id]
@@ -153,10 +156,11 @@ def link_events(events: Sequence[ScanEvent], dossier_codes: Mapping[int, str]) -
     return heads
 
 
-def _canonical_of(event: ScanEvent, position: int, dossier_codes: Mapping[int, str]) -> Canonical:
+def _canonical_of(event: ScanEvent, position: int, dossier_codes: Mapping[int, str],
+                  office_codes: Mapping[int, str]) -> Canonical:
     return Canonical(
         chain_seq=position, uuid=event.uuid, dossier=dossier_codes[event.dossier_id],
-        station=event.station.code, office=_code_of(Office, event.station.office_id),
+        station=event.station.code, office=office_codes[event.station.office_id],
         action=event.action.value, actor_raw=event.actor_raw,
         code_scanned=event.code_scanned, scanned_at=event.scanned_at,
         sent_at=event.sent_at, received_at=event.received_at,
