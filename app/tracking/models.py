@@ -267,7 +267,7 @@ class Stay(Base):
     # its state at an instant is that of its last stay begun by then, which is what the
     # on-time verdict under Decision 766 at a past period end reads instead of a replay. The
     # server defaults are the initial state, for stays written before the columns existed
-    # (migration 0011's backfill) until migration 0017 replays them.
+    # (migration 0011's backfill) until migration 0018 replays them.
     dossier_supplement_count: Mapped[int] = mapped_column(default=0, server_default="0")
     dossier_paused_hours: Mapped[decimal.Decimal] = mapped_column(
         sa.Numeric(10, 2), default=0, server_default="0")
