@@ -5,14 +5,13 @@ batches the events arrive in, after a replay, and as migration 0016 backfills it
 from __future__ import annotations
 
 import decimal
-import importlib.util
-from pathlib import Path
 
 import sqlalchemy as sa
 from conftest import Office
 from dossier_support import intake, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migration_support import migration
 from test_stays import SUPPLEMENT_CASE
 
 from app.db import db
@@ -56,14 +55,10 @@ def test_an_open_stay_adds_nothing_until_it_ends_and_the_backfill_agrees(app, cl
                       .one())
         db.session.commit()
     assert facts(app, d["code"])[0] == decimal.Decimal("3.00")
-    path = next(Path(__file__).parent.parent.glob("migrations/versions/*_0016_report_facts.py"))
-    spec = importlib.util.spec_from_file_location("migration_0016", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    backfill = migration("0016").BACKFILL
     with app.app_context():
         db.session.execute(sa.update(Dossier).values(processing_hours=0))
         db.session.commit()
         with db.engine.begin() as connection:
-            connection.execute(sa.text(migration.BACKFILL))
+            connection.execute(sa.text(backfill))
     assert facts(app, d["code"])[0] == decimal.Decimal("3.00")

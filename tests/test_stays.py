@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import decimal
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from conftest import Office
 from dossier_support import intake, iso, nov, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migration_support import migration
 
 from app.db import db
 from app.tracking.models import Dossier, Stay
@@ -123,17 +122,13 @@ def test_a_replay_and_the_migration_backfill_rebuild_the_same_stays(app, client,
                       .one())
         db.session.commit()
     assert (stays(app, d["code"]), stays(app, other["code"])) == expected
-    path = next(Path(__file__).parent.parent.glob("migrations/versions/*_0011_stays.py"))
-    spec = importlib.util.spec_from_file_location("migration_0011", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    backfill = migration("0011").backfill
     with app.app_context():
         db.session.execute(sa.delete(Stay))
         db.session.execute(sa.update(Dossier).values(stay_position=None, step_charged_hours=0))
         db.session.commit()
         with db.engine.begin() as connection:
-            assert migration.backfill(connection) == len(expected[0]) + len(expected[1])
+            assert backfill(connection) == len(expected[0]) + len(expected[1])
         assert db.session.execute(carry).all() == kept
     assert (stays(app, d["code"]), stays(app, other["code"])) == expected
 

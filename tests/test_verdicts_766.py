@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import importlib.util
 import itertools
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from conftest import Office, scan
 from dossier_support import intake, nov
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migration_support import migration
 from test_pauses_and_verdicts import DESK, LEADER, PLAN, RETURN, TUPHAP, at, hours
 
 from app.db import db
@@ -228,16 +227,12 @@ def test_migration_0018_backfills_each_stays_state_as_the_ingest_stored_it(
     # Mon 09:00 → Wed 09:00 waited (the payment was the last answer): 6 + 8 + 2 hours.
     assert (1, decimal.Decimal(16)) in {
         (r.dossier_supplement_count, r.dossier_paused_hours) for r in expected}
-    path = next(Path(__file__).parent.parent.glob("migrations/versions/*_0018_stay_state.py"))
-    spec = importlib.util.spec_from_file_location("migration_0018", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    backfill = migration("0018").backfill
     with app.app_context():
         db.session.execute(sa.update(Stay).values(
             dossier_supplement_count=0, dossier_paused_hours=0, dossier_paused_since=None,
             dossier_finished_at=None))
         db.session.commit()
         with db.engine.begin() as connection:
-            assert migration.backfill(connection) == len(expected)
+            assert backfill(connection) == len(expected)
         assert db.session.execute(stored).all() == expected
