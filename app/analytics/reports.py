@@ -110,12 +110,15 @@ def rate(part: int, total: int) -> float | None:
     return round(part * 100 / total, 2) if total else None
 
 
-def _owned(query: ReportQuery) -> list[sa.ColumnElement[bool]]:
-    """Dossiers the caller's offices own, of the procedure asked for."""
+_OFFICE_COLUMNS = (Dossier.receiving_office_id, Dossier.competent_office_id)
+
+
+def _owned(query: ReportQuery, offices: bool = True) -> list[sa.ColumnElement[bool]]:
+    """Dossiers the caller's offices own (unless ``offices`` is false: the caller spells
+    that out itself), of the procedure asked for."""
     where: list[sa.ColumnElement[bool]] = []
-    if query.offices is not None:
-        where.append(sa.or_(Dossier.receiving_office_id.in_(query.offices),
-                            Dossier.competent_office_id.in_(query.offices)))
+    if query.offices is not None and offices:
+        where.append(sa.or_(*(column.in_(query.offices) for column in _OFFICE_COLUMNS)))
     if query.procedure_id is not None:
         where.append(Dossier.procedure_version_id.in_(
             sa.select(ProcedureVersion.id).where(
@@ -446,15 +449,24 @@ def _period_base(query: ReportQuery, start: dt.datetime, at: dt.datetime,
                  *columns: Any) -> sa.Select[Any]:
     """The dossiers finished in ``[start, at)`` or in progress at ``at`` (766 counts both;
     the resolved formula keeps the first), with their processing hours (kept on the dossier
-    by the stay fold: no stay is read)."""
+    by the stay fold: no stay is read).
+
+    For some offices the condition is spelled out per office column (each one's dossiers
+    unfinished, or finished since ``start``), so that PostgreSQL reads just those from the
+    (office, finished_at) indexes instead of visiting every dossier the offices ever had
+    (an office-month: 125 ms → 17 ms at a province-year's scale)."""
+    unfinished_or_since = (Dossier.finished_at.is_(None), Dossier.finished_at >= start)
+    if query.offices is None:
+        period = sa.or_(*unfinished_or_since)
+    else:
+        period = sa.or_(*(sa.and_(column.in_(query.offices), finished)
+                          for column in _OFFICE_COLUMNS for finished in unfinished_or_since))
     return (sa.select(*columns, Dossier.processing_hours.label("hours"))
             .select_from(Dossier)
             .join(Office, Office.id == Dossier.receiving_office_id)
             .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
             .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-            .where(Dossier.received_at < at,
-                   sa.or_(Dossier.finished_at.is_(None), Dossier.finished_at >= start),
-                   *_owned(query)))
+            .where(Dossier.received_at < at, period, *_owned(query, offices=False)))
 
 
 def _apologised() -> sa.ColumnElement[bool]:

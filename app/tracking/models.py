@@ -82,14 +82,19 @@ class Dossier(Base):
     """A citizen's paper file. Status, station and holder are derived from its scan events."""
 
     __tablename__ = "dossier"
+    # An office's dossiers, by the end of their processing: the reports' periods (those
+    # unfinished, or finished since a date) without visiting the office's others.
+    __table_args__ = (
+        sa.Index("ix_dossier_receiving_office_finished", "receiving_office_id", "finished_at"),
+        sa.Index("ix_dossier_competent_office_finished", "competent_office_id", "finished_at"))
 
     id: Mapped[intpk]
     code: Mapped[str] = mapped_column(sa.String(64), unique=True)
     tracking_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
     procedure_version_id: Mapped[int] = mapped_column(
         sa.ForeignKey("procedure_version.id"), index=True)
-    receiving_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
-    competent_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    receiving_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    competent_office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
     reception_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
     received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
