@@ -53,9 +53,16 @@ def record_scans(principal: Principal,
     result as the API answers it, the dossier in the device view (nothing personal)."""
 
     def answers(check_duplicates: bool) -> list[dict[str, Any]]:
-        # Built before the commit, while the dossiers are still loaded.
-        return [schemas.ScanResultOut.of(r).as_json() for r in ops.ingest_scans(
-            principal, commands, check_duplicates=check_duplicates)]
+        # Built before the commit, while the dossiers are still loaded, and as soon as the
+        # results are final: before the events take their offices' chain lock if they can.
+        out: list[dict[str, Any]] = []
+
+        def present(results: list[ops.ScanResult]) -> None:
+            out.extend(schemas.ScanResultOut.of(r).as_json() for r in results)
+
+        ops.ingest_scans(principal, commands, check_duplicates=check_duplicates,
+                         on_settled=present)
+        return out
 
     try:  # Duplicates are rare (an agent's retry): the first try does not look for them.
         return commit_with_retry(lambda: answers(False))

@@ -555,7 +555,8 @@ class DuplicateEvents(Conflict):
 
 def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[str, Any]],
                  events: Sequence[ScanEvent], ended: Sequence[Mapping[str, Any]],
-                 begun: Sequence[Mapping[str, Any]]) -> None:
+                 begun: Sequence[Mapping[str, Any]],
+                 before_chain: Callable[[], None] | None = None) -> None:
     """Write what a batch of scans did to ``dossiers``: the new column values of those the
     fold advanced (``states``), the stored open stays the scans ended (``ended``:
     ``dossier_id`` and the end's fields) and the stays they began (``begun``; open too, so
@@ -576,6 +577,7 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
     never looks at them again. On SQLite, they are set and flushed, and one statement a
     table follows.
 
+    :param before_chain: called between the two: what the caller can do before the lock.
     :raises DuplicateEvents: an event's id was on file already.
     """
     connection = db.session.connection()
@@ -600,6 +602,8 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
                 setattr(dossier, key, value)
         db.session.flush()
         _write_stays(ended, begun)
+    if before_chain is not None:
+        before_chain()
     heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
     # Read from each new (transient) event's attribute dict: an unset column is None, as by
     # getattr, without the descriptor's cost per column.
@@ -682,8 +686,11 @@ def _json_rows(table: sa.Table, keys: tuple[str, ...], dialect: sa.Dialect,
                        for row in rows], default=str, separators=(",", ":"))
 
 
-def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
-    """Record new events and bring their dossiers up to date.
+def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]],
+                   before_chain: Callable[[], None] | None = None) -> None:
+    """Record new events and bring their dossiers up to date; call ``before_chain`` before
+    the events take their offices' chain lock when every flag is settled by then (no dossier
+    needed a replay), and not at all otherwise.
 
     A dossier whose new events all come after what is already known takes one fold step per
     event, with the flags settled before the INSERT; one with a late event is replayed whole
@@ -732,8 +739,9 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]]) -> None:
             states[dossier] = (_state_values(dossier, current, calendar)
                                | _stay_log_values(log, current)
                                | {"processing_hours": processing})
-    _write_scans(list(fresh), states, everything, ended, list(begun.values()))
     rollup.invalidate(backdated)
+    _write_scans(list(fresh), states, everything, ended, list(begun.values()),
+                 None if late else before_chain)
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:
@@ -853,7 +861,9 @@ def _load_dossiers(refs: Sequence[ScannedRef]) -> dict[tuple[str, str], Dossier]
 
 
 def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | RejectedScan], *,
-                 check_duplicates: bool = True) -> list[ScanResult]:
+                 check_duplicates: bool = True,
+                 on_settled: Callable[[list[ScanResult]], None] | None = None,
+                 ) -> list[ScanResult]:
     """Record a batch of scans from a device or a staff page; one result per event, in order.
 
     Each event is judged alone: one refused at the boundary, dated outside the sane window
@@ -867,6 +877,10 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
     :param check_duplicates: look the ids up before anything is written. Without it (the
         optimistic first try: duplicates are rare, and the lookup is a round trip) a
         duplicate is caught when the events are written.
+    :param on_settled: called once with the results as soon as they are final: before the
+        events take their offices' chain lock (held until the commit) unless a late scan's
+        dossier had to be replayed after they were written. What the caller makes of the
+        results there (the API's answers) is then made outside the lock.
     :raises DuplicateEvents: without ``check_duplicates``, an event was on file already.
     """
     now = utcnow()
@@ -940,15 +954,24 @@ def ingest_scans(principal: Principal, commands: Sequence[ScanCommand | Rejected
         fresh.setdefault(dossier, []).append(event)
         results[index] = ScanResult(str(p.id), "accepted", None, "", dossier, event=event,
                                     actor=actor if p.actor else None, actor_flag=actor_flag)
+    settled: list[list[ScanResult]] = []  # the results, once settle() has run
+
+    def settle() -> None:
+        gate.record_refused()
+        done = [r for r in results if r is not None]
+        for r in done:
+            if r.event is not None:
+                r.flag = r.event.flag
+                r.message = _accepted_message(r)
+        settled.append(done)
+        if on_settled is not None:
+            on_settled(done)
+
     if fresh:
-        _record_events(fresh)
-    gate.record_refused()
-    done = [r for r in results if r is not None]
-    for r in done:
-        if r.event is not None:
-            r.flag = r.event.flag
-            r.message = _accepted_message(r)
-    return done
+        _record_events(fresh, settle)
+    if not settled:
+        settle()
+    return settled[0]
 
 
 def _accepted_message(result: ScanResult) -> str:
