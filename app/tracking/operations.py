@@ -541,7 +541,7 @@ _FOLD_COLUMNS = (
     "step_charged_hours", "processing_hours")
 _FOLD_SET = frozenset(_FOLD_COLUMNS)
 _STATE_KEYS = ("id", *_FOLD_COLUMNS)  # the dossiers' rows in the statement
-_HEAD_KEYS = ("office_id", "seq", "head_hash")
+_HEAD_KEYS = tuple(c.key for c in _HEADS.columns)
 
 
 class DuplicateEvents(Conflict):
