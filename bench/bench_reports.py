@@ -255,6 +255,8 @@ def _generate_block(block: int) -> tuple[int, int, int]:
                 f.at, f.at, f.at, replayed.flags[f.uuid], f.station.office_id,
                 dossier_id * 32 + n, GENESIS, GENESIS))
         for stay in replayed.stays:
+            if stay.ended_at is None:
+                continue  # the open stay has no row: it is the dossier's state
             step = stay.step
             rows["stay"].append((
                 dossier_id, stay.event_uuid, procedure_id, stay.office_id,
@@ -266,7 +268,7 @@ def _generate_block(block: int) -> tuple[int, int, int]:
                 stay.snapshot.paused_since, stay.snapshot.finished_at))
         counts[0] += 1
         counts[1] += len(facts)
-        counts[2] += len(replayed.stays)
+        counts[2] += sum(stay.ended_at is not None for stay in replayed.stays)
     with _CONNECTION.cursor() as cur:
         for name, cols in COLUMNS.items():  # one COPY at a time per connection
             with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:

@@ -17,16 +17,22 @@ from hypothesis import strategies as st
 from migration_support import migration
 
 from app.db import db
+from app.offices.models import Station
 from app.tracking.models import Dossier, Stay
 from app.tracking.operations import refresh_state
+from app.tracking.queries import every_stay, open_stays
 
 
 def stays(app, code: str) -> list[tuple[Any, ...]]:
+    """The dossier's stays, ended (rows) and open (its state), as the reports read them."""
     with app.app_context():
-        dossier_id = db.session.scalar(sa.select(Dossier.id).where(Dossier.code == code))
-        rows = db.session.scalars(sa.select(Stay).where(Stay.dossier_id == dossier_id)
-                                  .order_by(Stay.started_at, Stay.event_uuid))
-        return [(r.station.code, r.interval, r.step_name, _f(r.working_hours),
+        s = every_stay()
+        rows = db.session.execute(
+            sa.select(Station.code, s.interval, s.step_name, s.working_hours, s.calendar_hours,
+                      s.paused_hours, s.verdict, s.ended_at)
+            .join(Station, Station.id == s.station_id).join(Dossier, Dossier.id == s.dossier_id)
+            .where(Dossier.code == code).order_by(s.started_at, s.event_uuid))
+        return [(r.code, r.interval, r.step_name, _f(r.working_hours),
                  _f(r.calendar_hours), _f(r.paused_hours), r.verdict, r.ended_at is None)
                 for r in rows]
 
@@ -129,6 +135,8 @@ def test_a_replay_and_the_migration_backfill_rebuild_the_same_stays(app, client,
         db.session.commit()
         with db.engine.begin() as connection:
             assert backfill(connection) == len(expected[0]) + len(expected[1])
+            # Then 0020 drops the open stays' rows: the dossiers hold them.
+            connection.execute(sa.text(migration("0020").DROP_OPEN_STAYS))
         assert db.session.execute(carry).all() == kept
     assert (stays(app, d["code"]), stays(app, other["code"])) == expected
 
@@ -143,3 +151,71 @@ def test_any_arrival_order_and_batching_gives_the_same_stays(app, client, office
     for first in range(0, len(rows), size):
         post(client, office, d["tracking_number"], rows[first:first + size], who="admin")
     assert stays(app, d["code"]) == SUPPLEMENT_STAYS
+
+
+def rows_of(app, code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The dossier's stays as the reports read them (:func:`every_stay`), and as a replay of
+    its events makes them, every column but the id (the open stay is the replay's last)."""
+    from app.offices.operations import station_office
+    from app.procedures.operations import plan_of
+    from app.tracking import operations as ops
+    from app.tracking.models import ScanEvent
+    from app.tracking.stays import replay_stays
+
+    with app.app_context():
+        dossier = db.session.scalars(sa.select(Dossier).where(Dossier.code == code)).one()
+        s = every_stay()
+        columns = [c.key for c in Stay.__table__.columns if c.key != "id"]
+        stored = [dict(r._mapping) for r in db.session.execute(
+            sa.select(*(getattr(s, c) for c in columns)).where(s.dossier_id == dossier.id)
+            .order_by(s.started_at, s.event_uuid))]
+        events = db.session.scalars(dossier.events.select()
+                                    .options(sa.orm.joinedload(ScanEvent.station))).all()
+        replayed = replay_stays(ops.initial_state(), map(ops.event_facts, events),
+                                plan_of(dossier.procedure_version_id),
+                                ops.working_hours_fn(ops._calendar_of(dossier)))
+        assert all(stay.office_id == station_office(stay.station_id)
+                   for stay in replayed.stays)
+        expected = [ops._stay_row(dossier, stay) for stay in replayed.stays]
+    return stored, expected
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, len(SUPPLEMENT_CASE) - 1).flatmap(
+    lambda n: st.tuples(st.permutations(range(n)), st.integers(1, n))))
+def test_the_open_stay_read_from_the_dossier_is_the_one_a_replay_ends_with(
+        app, client, office: Office, arrival: tuple[list[int], int]):
+    order, size = arrival
+    d = intake(client, office, nov(5, 8))
+    rows = [SUPPLEMENT_CASE[i] for i in order]
+    for first in range(0, len(rows), size):
+        post(client, office, d["tracking_number"], rows[first:first + size], who="admin")
+    stored, expected = rows_of(app, d["code"])
+    assert stored == expected
+    assert stored[-1]["ended_at"] is None  # the file is still in the office's hands
+
+
+def test_migration_0020_writes_the_open_stays_as_rows_and_back(app, client, office: Office):
+    module = migration("0020")
+    waiting = intake(client, office, nov(5, 8))
+    post(client, office, waiting["tracking_number"], SUPPLEMENT_CASE[:2], who="admin")
+    leader = intake(client, office, nov(5, 8))
+    post(client, office, leader["tracking_number"], SUPPLEMENT_CASE[:5], who="admin")
+    closed = intake(client, office, nov(5, 8))
+    post(client, office, closed["tracking_number"], SUPPLEMENT_CASE, who="admin")
+    codes = [d["code"] for d in (waiting, leader, closed)]
+    before = [rows_of(app, code)[0] for code in codes]
+    assert [rows[-1]["interval"] for rows in before] == ["supplement", "pickup", "closed"]
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text(module.RESTORE_OPEN_STAYS))  # the downgrade's rows
+        columns = [c.key for c in Stay.__table__.columns if c.key != "id"]
+        derived = open_stays().subquery()
+        rows = [connection.execute(sa.select(*(table.c[c] for c in columns))
+                                   .where(table.c.ended_at.is_(None))
+                                   .order_by(table.c.dossier_id)).all()
+                for table in (Stay.__table__, derived)]
+        assert len(rows[0]) == 2
+        assert rows[0] == rows[1]  # the open stays as the app reads them
+        connection.execute(sa.text(module.DROP_OPEN_STAYS))  # the upgrade's
+    assert [rows_of(app, code)[0] for code in codes] == before

@@ -445,7 +445,8 @@ def test_transit_is_open_exactly_after_a_counted_send_whatever_the_arrival_order
 def test_an_overdue_transit_is_a_missed_scan_and_a_stay_of_its_own(app, client, office: Office,
                                                                     staff_elsewhere):
     from app.db import db
-    from app.tracking.models import Dossier, Stay
+    from app.tracking.models import Dossier
+    from app.tracking.queries import every_stay
 
     d = received(client, office)
     code = d["tracking_number"]
@@ -467,10 +468,10 @@ def test_an_overdue_transit_is_a_missed_scan_and_a_stay_of_its_own(app, client, 
     assert missed(staff_elsewhere["ba-supervisor"]) == rows  # the destination sees it too
     assert missed(staff_elsewhere["far-supervisor"]) == []
     with app.app_context():
-        intervals = [s.interval for s in db.session.scalars(
-            sa.select(Stay).join(Dossier, Dossier.id == Stay.dossier_id)
-            .where(Dossier.code == d["code"])
-            .order_by(Stay.started_at))]
+        stay = every_stay()
+        intervals = db.session.scalars(
+            sa.select(stay.interval).join(Dossier, Dossier.id == stay.dossier_id)
+            .where(Dossier.code == d["code"]).order_by(stay.started_at)).all()
     assert intervals == ["processing", "processing", "transit"]
 
     post(client, staff_elsewhere["ba-specialist"], scan(code, iso(16, 14), station="BA-DESK"))

@@ -209,11 +209,12 @@ def _open_ages(query: ReportQuery) -> dict[int, tuple[float, float]]:
     """Working and calendar hours, at the period end, of the processing stays open then
     (started before it, not ended by it)."""
     at = query.at
-    stmt = (sa.select(Stay.id, Stay.started_at, Dossier.receiving_office_id).select_from(Stay)
-            .join(Dossier, Dossier.id == Stay.dossier_id)
-            .where(Stay.interval == stays.PROCESSING, Stay.started_at < at,
-                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
-                   *_stays_in_scope(query)))
+    stay = queries.every_stay()
+    stmt = (sa.select(stay.id, stay.started_at, Dossier.receiving_office_id).select_from(stay)
+            .join(Dossier, Dossier.id == stay.dossier_id)
+            .where(stay.interval == stays.PROCESSING, stay.started_at < at,
+                   sa.or_(stay.ended_at.is_(None), stay.ended_at > at),
+                   *_stays_in_scope(query, stay)))
     return {row.id: (_hours(calendar_of(row.receiving_office_id).working_time_between(
                 row.started_at, at)), _hours(at - row.started_at))
             for row in db.session.execute(stmt)}
@@ -281,6 +282,7 @@ def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime
     now (each charged what the dossier's stay fold carries) and the ended ones (charged
     what the dossier's stays before them were)."""
     at = query.at
+    stay = queries.every_stay()
 
     def period(stay: Any) -> list[sa.ColumnElement[bool]]:
         where = [stay.started_at < at, stay.ended_at >= query.start,
@@ -290,12 +292,12 @@ def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime
         return where
 
     fields = ("started_at", "ended_at", "working_hours", "calendar_hours", "budget_hours")
-    still_open = (sa.select(*(getattr(Stay, k) for k in (*columns, *fields)),
+    still_open = (sa.select(*(getattr(stay, k) for k in (*columns, *fields)),
                             Dossier.step_charged_hours.label("charged"),
                             Dossier.receiving_office_id)
-                  .join(Dossier, Dossier.id == Stay.dossier_id)
-                  .where(Stay.interval == stays.PROCESSING, Stay.ended_at.is_(None),
-                         Stay.started_at < at, *_stays_in_scope(query)))
+                  .join(Dossier, Dossier.id == stay.dossier_id)
+                  .where(stay.interval == stays.PROCESSING, stay.ended_at.is_(None),
+                         stay.started_at < at, *_stays_in_scope(query, stay)))
     c = rollup.charged(period(Stay)).c
     ended = (sa.select(*(c[k] for k in (*columns, *fields)), c.charged,
                        Dossier.receiving_office_id)
@@ -703,16 +705,17 @@ def _off_plan(query: ReportQuery) -> list[dict[str, Any]]:
 
 def _overdue_scans(query: ReportQuery) -> list[dict[str, Any]]:
     at = query.at
+    stay = queries.every_stay()
     stmt = (sa.select(Dossier.code, Dossier.receiving_office_id, Station.code.label("station"),
-                      Stay.started_at, Stay.step_name, Stay.budget_hours, User.username)
-            .join(Dossier, Dossier.id == Stay.dossier_id)
-            .join(Station, Station.id == Stay.station_id)
-            .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.interval == stays.PROCESSING, Stay.budget_hours.is_not(None),
-                   Stay.started_at < at,
-                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
-                   *_stays_in_scope(query))
-            .order_by(Stay.started_at))
+                      stay.started_at, stay.step_name, stay.budget_hours, User.username)
+            .join(Dossier, Dossier.id == stay.dossier_id)
+            .join(Station, Station.id == stay.station_id)
+            .outerjoin(User, User.id == stay.holder_id)
+            .where(stay.interval == stays.PROCESSING, stay.budget_hours.is_not(None),
+                   stay.started_at < at,
+                   sa.or_(stay.ended_at.is_(None), stay.ended_at > at),
+                   *_stays_in_scope(query, stay))
+            .order_by(stay.started_at))
     rows = []
     for r in db.session.execute(stmt):
         hours = _hours(calendar_of(r.receiving_office_id).working_time_between(
@@ -748,18 +751,19 @@ def _silent(query: ReportQuery) -> list[dict[str, Any]]:
 def _plan_gaps(query: ReportQuery) -> list[dict[str, Any]]:
     """Skipped steps, and the compliance they make (see :func:`missed`)."""
     at = query.at
-    recent = (sa.select(Stay.dossier_id).where(
-        Stay.started_at >= query.start, Stay.started_at < at, Stay.plan_position.is_not(None),
-        *_stays_in_scope(query)).distinct())
-    stmt = (sa.select(Stay.dossier_id, Stay.plan_position, Stay.started_at,
+    stay = queries.every_stay()
+    recent = (sa.select(stay.dossier_id).where(
+        stay.started_at >= query.start, stay.started_at < at, stay.plan_position.is_not(None),
+        *_stays_in_scope(query, stay)).distinct())
+    stmt = (sa.select(stay.dossier_id, stay.plan_position, stay.started_at,
                       Dossier.code, Dossier.procedure_version_id,
                       Station.code.label("station"), User.username)
-            .join(Dossier, Dossier.id == Stay.dossier_id)
-            .join(Station, Station.id == Stay.station_id)
-            .outerjoin(User, User.id == Stay.holder_id)
-            .where(Stay.dossier_id.in_(recent), Stay.plan_position.is_not(None),
-                   Stay.started_at < at)
-            .order_by(Stay.dossier_id, Stay.started_at, Stay.event_uuid))
+            .join(Dossier, Dossier.id == stay.dossier_id)
+            .join(Station, Station.id == stay.station_id)
+            .outerjoin(User, User.id == stay.holder_id)
+            .where(stay.dossier_id.in_(recent), stay.plan_position.is_not(None),
+                   stay.started_at < at)
+            .order_by(stay.dossier_id, stay.started_at, stay.event_uuid))
     by_dossier: dict[int, list[Any]] = defaultdict(list)
     for row in db.session.execute(stmt):
         by_dossier[row.dossier_id].append(row)
@@ -839,30 +843,31 @@ def queues(query: ReportQuery) -> Table:
     payment, or for pickup), and the oldest processing one with its age then (working and
     calendar hours). Ordered by the files in processing, most first."""
     at = query.at
+    stay = queries.every_stay()
     ages = _open_ages(query)
-    stmt = (sa.select(Stay.id, Stay.interval, Stay.started_at, Dossier.code.label("dossier"),
+    stmt = (sa.select(stay.id, stay.interval, stay.started_at, Dossier.code.label("dossier"),
                       Office.code.label("office"), Station.code.label("station"),
                       Station.name.label("station_name"))
-            .join(Dossier, Dossier.id == Stay.dossier_id)
-            .join(Station, Station.id == Stay.station_id)
+            .join(Dossier, Dossier.id == stay.dossier_id)
+            .join(Station, Station.id == stay.station_id)
             .join(Office, Office.id == Station.office_id)
-            .where(Stay.interval.in_((stays.PROCESSING, *_WAITING)), Stay.started_at < at,
-                   sa.or_(Stay.ended_at.is_(None), Stay.ended_at > at),
-                   *_stays_in_scope(query))
-            .order_by(Stay.started_at, Stay.id))
+            .where(stay.interval.in_((stays.PROCESSING, *_WAITING)), stay.started_at < at,
+                   sa.or_(stay.ended_at.is_(None), stay.ended_at > at),
+                   *_stays_in_scope(query, stay))
+            .order_by(stay.started_at, stay.id))
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for stay in db.session.execute(stmt):
-        row = rows.setdefault((stay.office, stay.station), {
-            "office": stay.office, "station": stay.station, "station_name": stay.station_name,
+    for held in db.session.execute(stmt):
+        row = rows.setdefault((held.office, held.station), {
+            "office": held.office, "station": held.station, "station_name": held.station_name,
             "processing": 0, "waiting": 0, "oldest_code": None, "oldest_since": None,
             "oldest_hours": None, "oldest_calendar_hours": None})
-        if stay.interval != stays.PROCESSING:
+        if held.interval != stays.PROCESSING:
             row["waiting"] += 1
             continue
         row["processing"] += 1
-        if row["oldest_code"] is None and stay.id in ages:  # the earliest started
-            working, wall = ages[stay.id]
-            row |= {"oldest_code": stay.dossier, "oldest_since": stay.started_at.isoformat(),
+        if row["oldest_code"] is None and held.id in ages:  # the earliest started
+            working, wall = ages[held.id]
+            row |= {"oldest_code": held.dossier, "oldest_since": held.started_at.isoformat(),
                     "oldest_hours": working, "oldest_calendar_hours": wall}
     ordered = sorted(rows.values(), key=lambda r: (-r["processing"], -(r["oldest_hours"] or 0),
                                                    r["office"], r["station"]))

@@ -240,6 +240,13 @@ def calendar_for(office: Office) -> WorkCalendar:
     return calendar_of(office.id)
 
 
+def station_office(station_id: int) -> int:
+    """The office of the station ``station_id`` (a station never moves to another office),
+    kept per server process: the ingest needs it for the stay each scan ends."""
+    return cached_for("station_office", station_id, lambda: db.session.execute(
+        sa.select(Station.office_id).where(Station.id == station_id)).scalar_one())
+
+
 def calendar_of(office_id: int) -> WorkCalendar:
     """The working calendar of the office ``office_id``, without loading the office.
 

@@ -55,6 +55,9 @@ STATUS_LABELS = {
 CLOSED_STATUSES = frozenset(
     {DossierStatus.RETURNED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED,
      DossierStatus.NOT_ACCEPTED})
+# Not closed, as the partial index on open dossiers spells it (the names as stored).
+_CLOSED_NAMES = sorted(status.name for status in CLOSED_STATUSES)
+_NOT_CLOSED_SQL = f"status NOT IN ({', '.join(map(repr, _CLOSED_NAMES))})"
 
 
 class ScanAction(enum.Enum):
@@ -84,9 +87,13 @@ class Dossier(Base):
     __tablename__ = "dossier"
     # An office's dossiers, by the end of their processing: the reports' periods (those
     # unfinished, or finished since a date) without visiting the office's others.
+    # The open dossiers by the station they are at (their open stays: not_closed()).
     __table_args__ = (
         sa.Index("ix_dossier_receiving_office_finished", "receiving_office_id", "finished_at"),
-        sa.Index("ix_dossier_competent_office_finished", "competent_office_id", "finished_at"))
+        sa.Index("ix_dossier_competent_office_finished", "competent_office_id", "finished_at"),
+        sa.Index("ix_dossier_open_station", "current_station_id",
+                 postgresql_where=sa.text(_NOT_CLOSED_SQL),
+                 sqlite_where=sa.text(_NOT_CLOSED_SQL)))
 
     id: Mapped[intpk]
     code: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -124,8 +131,7 @@ class Dossier(Base):
     # Derived from the events by tracking.state.replay; stored so lists and reports are cheap.
     status: Mapped[DossierStatus] = mapped_column(
         sa.Enum(DossierStatus, native_enum=False, length=32), index=True)
-    current_station_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("station.id"), index=True)
+    current_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
     current_holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     plan_position: Mapped[int] = mapped_column(default=0)
     paused_since: Mapped[dt.datetime | None]
@@ -145,9 +151,10 @@ class Dossier(Base):
     in_transit_since: Mapped[dt.datetime | None] = mapped_column(index=True)
     transit_to_office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
     transit_to_station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("station.id"))
-    # Where the stay fold stands (app.tracking.stays.StayLog), so that a scan closes the open
-    # stay without reading it: the plan step it is charged to (or interrupted), and the
-    # working hours charged to the current plan step before it.
+    # Where the stay fold stands (app.tracking.stays.StayLog): with the state above, the open
+    # stay (which has no row until it ends: app.tracking.queries.open_stays), so that a scan
+    # writes the stay it ends without reading it: the plan step it is charged to (or
+    # interrupted), and the working hours charged to the current plan step before it.
     stay_position: Mapped[int | None]
     step_charged_hours: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), default=0)
     # The working hours of its ended processing stays (charged to a step or off-plan): what
@@ -174,6 +181,15 @@ class Dossier(Base):
 
     def __repr__(self) -> str:
         return f"<Dossier {self.code}>"
+
+
+def not_closed() -> sa.ColumnElement[bool]:
+    """The dossier is not closed, its statuses written into the statement rather than bound:
+    PostgreSQL then sees that the condition implies ``ix_dossier_open_station``'s."""
+    closed: sa.BindParameter[list[DossierStatus]] = sa.bindparam(
+        "closed_statuses", [DossierStatus[name] for name in _CLOSED_NAMES], expanding=True,
+        literal_execute=True)
+    return Dossier.status.not_in(closed)
 
 
 class ScanEvent(Base):
@@ -226,18 +242,20 @@ class ScanEvent(Base):
 
 
 class Stay(Base):
-    """The file's stay at a station: from the scan that began it to the next scan of the file
-    (``ended_at`` NULL: it is there still). Derived from the scan events by the stay fold
-    (:func:`app.tracking.stays.advance_stays`), kept by the ingest alongside the dossier's
-    state and rewritten whole when a late event replays the dossier, so reports are SQL
-    aggregates. Hours are working hours on the dossier's office calendar, except
-    ``calendar_hours``; an open stay has none yet (its age is measured when it is read).
+    """The file's stay at a station: from the scan that began it to the next scan of the file.
+    Derived from the scan events by the stay fold (:func:`app.tracking.stays.advance_stays`),
+    written once by the ingest when the stay ends and rewritten whole when a late event
+    replays the dossier, so reports are SQL aggregates. Hours are working hours on the
+    dossier's office calendar, except ``calendar_hours``.
+
+    The stay still going on (``ended_at`` NULL, no hours yet: its age is measured when it is
+    read) has no row: it is the open dossier's stored state, read as a stay row by
+    :func:`app.tracking.queries.open_stays` (:func:`~app.tracking.queries.every_stay`: both
+    together). So a scan writes the stay it ended, never updates one.
     """
 
     __tablename__ = "stay"
-    # An office's stays of a period: those ended in it, and those still open (NULL); the same
-    # for every office (what the dwell report reads beside the rollup: the stays open now,
-    # those ended after the period).
+    # An office's stays that ended in a period, and every office's.
     __table_args__ = (sa.Index("ix_stay_office_ended", "office_id", "ended_at"),
                       sa.Index("ix_stay_ended", "ended_at"))
 

@@ -27,7 +27,7 @@ from app.codes import normalize_scan, secret_candidates
 from app.db import db, utcnow
 from app.errors import Conflict, NotFound, ValidationError
 from app.offices.models import Office, Station, StationKind
-from app.offices.operations import calendar_for, calendar_of
+from app.offices.operations import calendar_for, calendar_of, station_office
 from app.procedures.models import ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of, procedure_name
 from app.tracking import audit, rollup, scope
@@ -453,7 +453,7 @@ def event_facts(e: ScanEvent) -> fold.EventFacts:
 
 def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     """Replay every event of the dossier, store the state, each event's flag and the dossier's
-    stays (rewritten whole); return the flags."""
+    ended stays (rewritten whole; the open one is read from the state); return the flags."""
     calendar = _calendar_of(dossier)
     events = list(db.session.scalars(
         dossier.events.select().options(sa.orm.joinedload(ScanEvent.station))))
@@ -474,7 +474,8 @@ def refresh_state(dossier: Dossier) -> dict[UUID, str | None]:
     rollup.invalidate([row.ended_at for row in gone if row.interval == stay_fold.PROCESSING]
                       + [stay.ended_at for stay in replayed.stays
                          if stay.interval == stay_fold.PROCESSING])
-    _write_stays((), [_stay_row(dossier, stay) for stay in replayed.stays])
+    _write_stays([_stay_row(dossier, stay) for stay in replayed.stays
+                  if stay.ended_at is not None])
     return replayed.flags
 
 
@@ -507,9 +508,8 @@ _ZERO = decimal.Decimal(0)
 
 def _stay_log(dossier: Dossier, state: fold.DossierState,
               plan: Sequence[PlanStep]) -> stay_fold.StayLog:
-    assert dossier.last_event_uuid is not None
-    return stay_fold.StayLog.resume(state, plan, dossier.stay_position, dossier.step_charged_hours,
-                               dossier.last_event_uuid)
+    return stay_fold.StayLog.resume(state, plan, dossier.stay_position,
+                                    dossier.step_charged_hours, station_office)
 
 
 def _write_stay_log(dossier: Dossier, log: stay_fold.StayLog, state: fold.DossierState) -> None:
@@ -529,8 +529,6 @@ _EVENTS = cast(sa.Table, ScanEvent.__table__)
 _DOSSIERS = cast(sa.Table, Dossier.__table__)
 _HEADS = cast(sa.Table, ScanChainHead.__table__)
 _STAY_COLUMNS = tuple(c.key for c in _STAYS.columns if c.key != "id")
-_STAY_ENDS = ("ended_at", "working_hours", "calendar_hours", "paused_hours", "verdict")
-_CLOSE_KEYS = ("dossier_id", *_STAY_ENDS)
 _EVENT_COLUMNS = tuple(c.key for c in _EVENTS.columns if c.key != "id")
 # What the folds store on a dossier (_write_state, _write_stay_log, the processing hours).
 _FOLD_COLUMNS = (
@@ -554,15 +552,13 @@ class DuplicateEvents(Conflict):
 
 
 def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[str, Any]],
-                 events: Sequence[ScanEvent], ended: Sequence[Mapping[str, Any]],
-                 begun: Sequence[Mapping[str, Any]],
+                 events: Sequence[ScanEvent], stays: Sequence[Mapping[str, Any]],
                  before_chain: Callable[[], None] | None = None) -> None:
     """Write what a batch of scans did to ``dossiers``: the new column values of those the
-    fold advanced (``states``), the stored open stays the scans ended (``ended``:
-    ``dossier_id`` and the end's fields) and the stays they began (``begun``; open too, so
-    the stored ones are closed first); then the new events, linked into their offices' hash
-    chains (app.tracking.audit), whose heads stay locked until the commit: so the events go
-    last, and as little as possible happens under that lock.
+    fold advanced (``states``, which hold their open stays too) and the stays the scans
+    ended (``stays``: inserted whole, never updated); then the new events, linked into their
+    offices' hash chains (app.tracking.audit), whose heads stay locked until the commit: so
+    the events go last, and as little as possible happens under that lock.
 
     An event id on file already is skipped by the database (``ON CONFLICT DO NOTHING``)
     rather than failing the batch, and the count written tells whether one was; the whole
@@ -588,8 +584,7 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
                    for key in _STATE_KEYS} for dossier, values in states.items()]
         connection.execute(_WRITE_STATES, {
             "dossiers": _json_rows(_DOSSIERS, _STATE_KEYS, dialect, stored),
-            "ended": _json_rows(_STAYS, _CLOSE_KEYS, dialect, ended),
-            "begun": _json_rows(_STAYS, _STAY_COLUMNS, dialect, begun)})
+            "stays": _json_rows(_STAYS, _STAY_COLUMNS, dialect, stays)})
         for dossier, values in states.items():
             # A value outside the statement's columns would be lost: a programming error.
             assert values.keys() <= _FOLD_SET, values.keys() - _FOLD_SET
@@ -601,7 +596,7 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
             for key, value in values.items():
                 setattr(dossier, key, value)
         db.session.flush()
-        _write_stays(ended, begun)
+        _write_stays(stays)
     if before_chain is not None:
         before_chain()
     heads = audit.link_events(events, {dossier.id: dossier.code for dossier in dossiers})
@@ -625,18 +620,11 @@ def _write_scans(dossiers: Sequence[Dossier], states: Mapping[Dossier, Mapping[s
         raise DuplicateEvents(msg)
 
 
-def _write_stays(ended: Sequence[Mapping[str, Any]], begun: Sequence[Mapping[str, Any]]) -> None:
-    """End stored open stays and write new ones (see :func:`_write_scans`), by the ORM's
-    statements: on SQLite, and for a dossier's stays rewritten whole after a late scan."""
-    connection = db.session.connection()
-    if ended:
-        connection.execute(
-            sa.update(_STAYS).where(_STAYS.c.dossier_id == sa.bindparam("_dossier_id"),
-                                    _STAYS.c.ended_at.is_(None))
-            .values({key: sa.bindparam(f"_{key}") for key in _STAY_ENDS}),
-            [{f"_{key}": value for key, value in row.items()} for row in ended])
-    if begun:
-        connection.execute(sa.insert(_STAYS), list(begun))
+def _write_stays(stays: Sequence[Mapping[str, Any]]) -> None:
+    """Write ended stays (see :func:`_write_scans`) by the ORM's statement: on SQLite, and
+    for a dossier's stays rewritten whole after a late scan."""
+    if stays:
+        db.session.connection().execute(sa.insert(_STAYS), list(stays))
 
 
 def _recordset(table: sa.Table, param: str) -> str:
@@ -653,11 +641,9 @@ def _sets(keys: Iterable[str]) -> str:
 
 _WRITE_STATES = sa.text(
     f"WITH states AS (UPDATE dossier SET {_sets(_FOLD_COLUMNS)} "
-    f"FROM {_recordset(_DOSSIERS, 'dossiers')} AS v WHERE dossier.id = v.id), "
-    f"closed AS (UPDATE stay SET {_sets(_STAY_ENDS)} FROM {_recordset(_STAYS, 'ended')} AS v "
-    "WHERE stay.dossier_id = v.dossier_id AND stay.ended_at IS NULL) "
+    f"FROM {_recordset(_DOSSIERS, 'dossiers')} AS v WHERE dossier.id = v.id) "
     f"INSERT INTO stay ({_columns(_STAY_COLUMNS)}) "
-    f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'begun')}")
+    f"SELECT {_columns(_STAY_COLUMNS)} FROM {_recordset(_STAYS, 'stays')}")
 _WRITE_EVENTS = sa.text(
     "WITH heads AS (UPDATE scan_chain_head SET seq = v.seq, head_hash = v.head_hash "
     f"FROM {_recordset(_HEADS, 'heads')} AS v WHERE scan_chain_head.office_id = v.office_id) "
@@ -699,8 +685,7 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]],
     """
     late: list[tuple[Dossier, list[ScanEvent]]] = []
     everything: list[ScanEvent] = []
-    begun: dict[UUID, dict[str, Any]] = {}  # new stays, by the event that began them
-    ended: list[dict[str, Any]] = []  # the stored open stays this batch ended
+    ended: list[dict[str, Any]] = []  # the stays this batch ended (the open ones have no row)
     # Processing stays ended before this month: their month's rollup is stale.
     this_month = rollup.month_bounds(rollup.month_of(utcnow(), rollup.zone()), rollup.zone())[0]
     backdated: list[dt.datetime] = []
@@ -729,19 +714,16 @@ def _record_events(fresh: Mapping[Dossier, Sequence[ScanEvent]],
                     processing += done.working_hours or _ZERO
                     if done.ended_at is not None and done.ended_at < this_month:
                         backdated.append(done.ended_at)
-                if done is not None and done.event_uuid in begun:
-                    begun[done.event_uuid] = _stay_row(dossier, done)
-                elif done is not None:
-                    ended.append({"dossier_id": dossier.id}
-                                 | {key: getattr(done, key) for key in _STAY_ENDS})
-                begun[stay.event_uuid] = _stay_row(dossier, stay)
+                if done is not None:
+                    ended.append(_stay_row(dossier, done))
+                if stay.ended_at is not None:  # a closed file's: ended as it began
+                    ended.append(_stay_row(dossier, stay))
                 current = after
             states[dossier] = (_state_values(dossier, current, calendar)
                                | _stay_log_values(log, current)
                                | {"processing_hours": processing})
     rollup.invalidate(backdated)
-    _write_scans(list(fresh), states, everything, ended, list(begun.values()),
-                 None if late else before_chain)
+    _write_scans(list(fresh), states, everything, ended, None if late else before_chain)
     for dossier, ordered in late:
         flags = refresh_state(dossier)
         for event in ordered:

@@ -7,7 +7,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,11 +15,12 @@ from flask import current_app
 from app.db import db, utcnow
 from app.offices.models import Office, Station
 from app.offices.operations import calendar_of
+from app.procedures.models import ProcedureStep, ProcedureVersion
 from app.procedures.operations import PlanStep, plan_of
 from app.tracking import operations as ops
 from app.tracking import state as fold
 from app.tracking import stays as stay_fold
-from app.tracking.models import Dossier, ScanAction, ScanEvent, Stay
+from app.tracking.models import Dossier, ScanAction, ScanEvent, Stay, not_closed
 from app.tracking.stays import (  # noqa: F401  (re-exported: the read side's names)
     APPROACHING,
     CLOSED,
@@ -204,6 +205,53 @@ def judge_766(base_due_at: dt.datetime, state: stay_fold.Snapshot, calendar: Wor
     return LATE if end > due else ON_TIME
 
 
+def open_stays() -> sa.Select[Any]:
+    """The open dossiers' open stays, as rows of the ``stay`` table's columns, read from the
+    state their last scan left (what :meth:`app.tracking.stays.StayLog.resume` makes of it):
+    begun by that scan at the dossier's station, charged to the plan step the stay fold
+    stored (``stay_position``), and what the time since is (transit, a wait or processing,
+    as :func:`app.tracking.stays.interval_after` says). Such a stay has no row and no id of
+    its own: its ``id`` is minus the dossier's. A closed dossier has none; nor a dossier
+    without a scan. Served by ``ix_dossier_open_station``."""
+    d = Dossier
+    none = {column.key: sa.cast(sa.null(), column.type) for column in _STAY_TABLE.columns}
+    waits = [(d.status == status, label) for status, label in stay_fold.WAITS.items()]
+    values = none | {
+        "id": -d.id, "dossier_id": d.id, "event_uuid": d.last_event_uuid,
+        "procedure_id": ProcedureVersion.procedure_id, "office_id": Station.office_id,
+        "station_id": d.current_station_id, "holder_id": d.current_holder_id,
+        "plan_position": ProcedureStep.position, "step_name": ProcedureStep.name,
+        "budget_hours": ProcedureStep.budget_hours,
+        "interval": sa.case((d.in_transit_since.is_not(None), stay_fold.TRANSIT), *waits,
+                            else_=stay_fold.PROCESSING),
+        "started_at": d.last_event_at,
+        "paused_hours": sa.literal(0, _STAY_TABLE.c.paused_hours.type),
+        "dossier_supplement_count": d.supplement_count,
+        "dossier_paused_hours": d.paused_hours, "dossier_paused_since": d.paused_since,
+        "dossier_finished_at": d.finished_at}
+    return (sa.select(*(values[column.key].label(column.key) for column in _STAY_TABLE.columns))
+            .select_from(d)
+            .join(Station, Station.id == d.current_station_id)
+            .join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id)
+            .outerjoin(ProcedureStep, sa.and_(ProcedureStep.version_id == d.procedure_version_id,
+                                              ProcedureStep.position == d.stay_position))
+            .where(not_closed(), d.last_event_at.is_not(None)))
+
+
+def every_stay() -> Any:
+    """Every stay, ended (the ``stay`` table) or open (:func:`open_stays`), as an alias of
+    :class:`~app.tracking.models.Stay` to select from like the model."""
+    union = sa.union_all(sa.select(_STAY_TABLE), open_stays()).subquery("every_stay")
+    return sa.orm.aliased(Stay, union)
+
+
+_STAY_TABLE = cast(sa.Table, Stay.__table__)
+
+
+# The dossier's columns that Snapshot keeps, in its fields' order.
+_SNAPSHOT = (Dossier.supplement_count, Dossier.paused_hours, Dossier.paused_since,
+             Dossier.finished_at)
+
 # Dossiers per query elsewhere than on PostgreSQL: well under SQLite's bound parameters.
 _CHUNK = 1000
 
@@ -220,8 +268,9 @@ def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
     """:func:`verdict_766` of many dossiers at ``period_end``, by id, without a replay: one
     query (elsewhere than on PostgreSQL, one per thousand dossiers) reads each one's state
     then, the snapshot of its last stay begun at or before ``period_end`` in the fold's
-    order (corrected time, then event id); a dossier with no scan by then has the initial
-    state (:class:`app.tracking.stays.Snapshot`).
+    order (corrected time, then event id), or its stored state when it has had no scan
+    since; a dossier with no scan by then has the initial state
+    (:class:`app.tracking.stays.Snapshot`).
 
     :param calendar: the calendar of the dossiers' receiving office, by the office's id.
     """
@@ -241,13 +290,17 @@ def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
                 .where(_among(Stay.dossier_id, chunk, in_array), Stay.started_at <= period_end)
                 .subquery())
         stmt = (sa.select(Dossier.id, Dossier.base_due_at, Dossier.receiving_office_id,
+                          Dossier.last_event_at, *_SNAPSHOT,
                           last.c.dossier_supplement_count, last.c.dossier_paused_hours,
                           last.c.dossier_paused_since, last.c.dossier_finished_at)
                 .outerjoin(last, sa.and_(last.c.dossier_id == Dossier.id, last.c.n == 1))
                 .where(_among(Dossier.id, chunk, in_array)))
         for row in db.session.execute(stmt):
             state = stay_fold.Snapshot()
-            if row.dossier_supplement_count is not None:  # a stay begun by then
+            if row.last_event_at is not None and row.last_event_at <= period_end:
+                # No scan since: the stored state (its open stay has no row yet).
+                state = stay_fold.Snapshot(*row[4:8])
+            elif row.dossier_supplement_count is not None:  # a stay begun by then
                 state = stay_fold.Snapshot(row.dossier_supplement_count,
                                            row.dossier_paused_hours, row.dossier_paused_since,
                                            row.dossier_finished_at)

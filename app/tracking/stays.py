@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from uuid import UUID
@@ -141,16 +141,18 @@ class StayLog:
 
     @classmethod
     def resume(cls, state: DossierState, plan: Sequence[PlanStep], position: int | None,
-               charged: decimal.Decimal, event_uuid: UUID) -> StayLog:
-        """The log after ``state``'s last event, from the two stored numbers. The open stay
-        carries what closing it needs (start, step, interval, charge so far); its office,
-        station and holder are already stored with it."""
+               charged: decimal.Decimal, office_of: Callable[[int], int]) -> StayLog:
+        """The log after ``state``'s last event, from the two stored numbers (and the office
+        of a station, ``office_of``): the open stay is what that event began (the stay table has
+        no row for it until it ends; :func:`app.tracking.queries.open_stays` reads the same
+        from the stored state)."""
         current = ((state.plan_position, charged),) if state.plan_position else ()
-        if state.status.closed or state.last_event_at is None or state.station_id is None:
+        if (state.status.closed or state.last_event_at is None or state.station_id is None
+                or state.last_event_uuid is None):
             return cls(None, current)
         step = next((s for s in plan if s.position == position), None)
-        stay = StayFacts(event_uuid, 0, state.station_id, state.holder_id, step,
-                         interval_after(state), state.last_event_at,
+        stay = StayFacts(state.last_event_uuid, office_of(state.station_id), state.station_id,
+                         state.holder_id, step, interval_after(state), state.last_event_at,
                          charged_before=charged if step is not None else _ZERO,
                          snapshot=Snapshot.of(state))
         return cls(stay, current)
