@@ -282,7 +282,6 @@ def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime
     now (each charged what the dossier's stay fold carries) and the ended ones (charged
     what the dossier's stays before them were)."""
     at = query.at
-    stay = queries.every_stay()
 
     def period(stay: Any) -> list[sa.ColumnElement[bool]]:
         where = [stay.started_at < at, stay.ended_at >= query.start,
@@ -292,12 +291,12 @@ def _dwell_from_stays(query: ReportQuery, rolled: tuple[dt.datetime, dt.datetime
         return where
 
     fields = ("started_at", "ended_at", "working_hours", "calendar_hours", "budget_hours")
-    still_open = (sa.select(*(getattr(stay, k) for k in (*columns, *fields)),
-                            Dossier.step_charged_hours.label("charged"),
-                            Dossier.receiving_office_id)
-                  .join(Dossier, Dossier.id == stay.dossier_id)
-                  .where(stay.interval == stays.PROCESSING, stay.ended_at.is_(None),
-                         stay.started_at < at, *_stays_in_scope(query, stay)))
+    o = queries.open_stays(Dossier.step_charged_hours.label("charged"),
+                           Dossier.receiving_office_id.label("receiving_office_id")).subquery()
+    still_open = (sa.select(*(o.c[k] for k in (*columns, *fields)), o.c.charged,
+                            o.c.receiving_office_id)
+                  .where(o.c.interval == stays.PROCESSING, o.c.started_at < at,
+                         *_stays_in_scope(query, o.c)))
     c = rollup.charged(period(Stay)).c
     ended = (sa.select(*(c[k] for k in (*columns, *fields)), c.charged,
                        Dossier.receiving_office_id)

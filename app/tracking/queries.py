@@ -205,14 +205,18 @@ def judge_766(base_due_at: dt.datetime, state: stay_fold.Snapshot, calendar: Wor
     return LATE if end > due else ON_TIME
 
 
-def open_stays() -> sa.Select[Any]:
+def open_stays(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
     """The open dossiers' open stays, as rows of the ``stay`` table's columns, read from the
     state their last scan left (what :meth:`app.tracking.stays.StayLog.resume` makes of it):
     begun by that scan at the dossier's station, charged to the plan step the stay fold
     stored (``stay_position``), and what the time since is (transit, a wait or processing,
     as :func:`app.tracking.stays.interval_after` says). Such a stay has no row and no id of
     its own: its ``id`` is minus the dossier's. A closed dossier has none; nor a dossier
-    without a scan. Served by ``ix_dossier_open_station``."""
+    without a scan. Served by ``ix_dossier_open_station``.
+
+    :param extra: more columns after the stay's (of the dossier, say), for a query of the
+        open stays alone that would otherwise join the dossier again.
+    """
     d = Dossier
     none = {column.key: sa.cast(sa.null(), column.type) for column in _STAY_TABLE.columns}
     waits = [(d.status == status, label) for status, label in stay_fold.WAITS.items()]
@@ -229,7 +233,8 @@ def open_stays() -> sa.Select[Any]:
         "dossier_supplement_count": d.supplement_count,
         "dossier_paused_hours": d.paused_hours, "dossier_paused_since": d.paused_since,
         "dossier_finished_at": d.finished_at}
-    return (sa.select(*(values[column.key].label(column.key) for column in _STAY_TABLE.columns))
+    return (sa.select(*(values[column.key].label(column.key) for column in _STAY_TABLE.columns),
+                      *extra)
             .select_from(d)
             .join(Station, Station.id == d.current_station_id)
             .join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id)
