@@ -205,6 +205,9 @@ def judge_766(base_due_at: dt.datetime, state: stay_fold.Snapshot, calendar: Wor
     return LATE if end > due else ON_TIME
 
 
+_STAY_TABLE = cast(sa.Table, Stay.__table__)
+
+
 def open_stays(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
     """The open dossiers' open stays, as rows of the ``stay`` table's columns, read from the
     state their last scan left (what :meth:`app.tracking.stays.StayLog.resume` makes of it):
@@ -248,9 +251,6 @@ def every_stay() -> Any:
     :class:`~app.tracking.models.Stay` to select from like the model."""
     union = sa.union_all(sa.select(_STAY_TABLE), open_stays()).subquery("every_stay")
     return sa.orm.aliased(Stay, union)
-
-
-_STAY_TABLE = cast(sa.Table, Stay.__table__)
 
 
 # The dossier's columns that Snapshot keeps, in its fields' order.
