@@ -48,6 +48,13 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
                           "SECRET_KEY": "test-secret", "PUBLIC_BASE_URL": "https://dvc.example.vn",
                           "RATELIMIT_ENABLED": False,
+                          # Tests that enable limits count hits exactly: the production
+                          # sliding window counter weighs the previous window's hits a little
+                          # under one each right after a window starts, so "2 per minute"
+                          # let a third failed login through when a minute began between the
+                          # first and the third (a flake). The moving window keeps each hit's
+                          # time; both refuse before they count.
+                          "RATELIMIT_STRATEGY": "moving-window",
                           # Tests pin calendar dates (the 2026 holidays), so the default
                           # window of 180 days would make them fail as time passes; tests
                           # of the window set it themselves.
