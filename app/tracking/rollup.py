@@ -4,11 +4,11 @@ A past month's ended processing stays are counted once, per office, station, hol
 procedure and plan step, and once more per procedure and plan step for all offices together
 (:data:`PROVINCE`), with a histogram of their hours; the dwell report reads these rows
 for the whole months of its period and only the rest (the period's partial months, and the
-stays still open at its end) from ``stay`` and the open dossiers. A month is built the first time a report needs
-it, once it has ended (:func:`ensure_built`), and dropped whole when a scan changes a stay
-that ended in it (a late event's replay, or a scan recorded after the month with an earlier
-time: :func:`invalidate`); the next report builds it again. Scans of the current month,
-which are nearly all of them, touch no rollup row.
+stays still open at its end) from ``stay`` and the open dossiers. A month is built the first
+time a report needs it, once it has ended (:func:`ensure_built`), and dropped whole when a
+scan changes a stay that ended in it (a late event's replay, or a scan recorded after the
+month with an earlier time: :func:`invalidate`); the next report builds it again. Scans of
+the current month, which are nearly all of them, touch no rollup row.
 
 Months are the calendar months of ``DEFAULT_TIMEZONE`` (Vietnam: UTC+7, no daylight time).
 
