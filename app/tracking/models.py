@@ -188,7 +188,7 @@ def not_closed() -> sa.ColumnElement[bool]:
     PostgreSQL then sees that the condition implies ``ix_dossier_open_station``'s."""
     closed: sa.BindParameter[list[DossierStatus]] = sa.bindparam(
         "closed_statuses", [DossierStatus[name] for name in _CLOSED_NAMES], expanding=True,
-        literal_execute=True)
+        literal_execute=True, unique=True)
     return Dossier.status.not_in(closed)
 
 

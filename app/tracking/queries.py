@@ -253,10 +253,6 @@ def every_stay() -> Any:
     return sa.orm.aliased(Stay, union)
 
 
-# The dossier's columns that Snapshot keeps, in its fields' order.
-_SNAPSHOT = (Dossier.supplement_count, Dossier.paused_hours, Dossier.paused_since,
-             Dossier.finished_at)
-
 # Dossiers per query elsewhere than on PostgreSQL: well under SQLite's bound parameters.
 _CHUNK = 1000
 
@@ -295,7 +291,8 @@ def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
                 .where(_among(Stay.dossier_id, chunk, in_array), Stay.started_at <= period_end)
                 .subquery())
         stmt = (sa.select(Dossier.id, Dossier.base_due_at, Dossier.receiving_office_id,
-                          Dossier.last_event_at, *_SNAPSHOT,
+                          Dossier.last_event_at, Dossier.supplement_count,
+                          Dossier.paused_hours, Dossier.paused_since, Dossier.finished_at,
                           last.c.dossier_supplement_count, last.c.dossier_paused_hours,
                           last.c.dossier_paused_since, last.c.dossier_finished_at)
                 .outerjoin(last, sa.and_(last.c.dossier_id == Dossier.id, last.c.n == 1))
@@ -304,7 +301,8 @@ def verdicts_766(dossier_ids: Collection[int], period_end: dt.datetime,
             state = stay_fold.Snapshot()
             if row.last_event_at is not None and row.last_event_at <= period_end:
                 # No scan since: the stored state (its open stay has no row yet).
-                state = stay_fold.Snapshot(*row[4:8])
+                state = stay_fold.Snapshot(row.supplement_count, row.paused_hours,
+                                           row.paused_since, row.finished_at)
             elif row.dossier_supplement_count is not None:  # a stay begun by then
                 state = stay_fold.Snapshot(row.dossier_supplement_count,
                                            row.dossier_paused_hours, row.dossier_paused_since,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from app.auth.tokens import Principal
 from app.db import db
 from app.offices.models import Station
-from app.tracking.models import CLOSED_STATUSES, Dossier, DossierStatus
+from app.tracking.models import Dossier, DossierStatus, not_closed
 
 _NOT_DIGITS = re.compile(r"[\s.\-()+]")
 
@@ -80,7 +80,7 @@ def listed_for(principal: Principal) -> sa.ColumnElement[bool]:
 
 def open_clause() -> sa.ColumnElement[bool]:
     """Not finished and not closed: the office still owes the citizen something."""
-    return sa.and_(Dossier.finished_at.is_(None), Dossier.status.not_in(CLOSED_STATUSES))
+    return sa.and_(Dossier.finished_at.is_(None), not_closed())
 
 
 def late_clause(now: dt.datetime) -> sa.ColumnElement[bool]:
